@@ -1,0 +1,154 @@
+// Wires one machine's whole system together: the control-plane store, the process driver with its
+// stamps, the gateway and the /stampsz listener. It lives in cli/ because it is the one place that
+// may import both the gateway and the control plane.
+import type http from 'node:http';
+import { join } from 'node:path';
+import { Catalog, type StampRecord } from '../control/store/catalog.ts';
+import { openStore } from '../control/store/open-store.ts';
+import { libraryTemplate } from '../control/deploy/stamp-template.ts';
+import { ProcessDriver } from '../control/deploy/drivers/process/process-driver.ts';
+import { isPortFree } from '../control/deploy/drivers/process/free-port.ts';
+import { Gateway } from '../gateway/gateway.ts';
+import type { StampDefinition } from '../gateway/stamps/stamp-table.ts';
+import { createStampszServer } from '../observe/stampsz-server.ts';
+import { UsageError } from './usage-error.ts';
+
+export interface LocalSystemOptions {
+  gatewayPort: number;
+  host: string;
+  stampCount: number;
+  firstStampPort: number;
+  /** 0 turns the separate /stampsz listener off. */
+  stampszPort: number;
+  dataDir: string;
+  tenants: Array<[string, string]>;
+  databaseUrl?: string;
+  redisUrl?: string;
+  bodyLimit: number;
+  output: (line: string) => void;
+  /** How long to wait for every stamp to be ready before printing the banner anyway. */
+  readyTimeoutMs?: number;
+}
+
+export interface LocalSystem {
+  gateway: Gateway;
+  gatewayUrl: string;
+  /** Resolves once everything has stopped after stop(), a signal or a fatal error. */
+  stopped: Promise<void>;
+  stop(): Promise<void>;
+  /** Last resort (a second Ctrl-C): SIGKILL every stamp now. */
+  killNow(): void;
+}
+
+const tenantIdPattern = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** `default`, `s1`, `s2`, …, with the seed's aliases `1`, `2`, …. */
+export function stampIdsFor(count: number): Array<{ id: string; aliases: string[] }> {
+  return Array.from({ length: count }, (_, i) => (i === 0 ? { id: 'default', aliases: [] } : { id: `s${i}`, aliases: [String(i)] }));
+}
+
+export async function startLocalSystem(options: LocalSystemOptions): Promise<LocalSystem> {
+  const say = (line: string) => options.output(`stampgate | ${line}`);
+  for (const [name, port] of [['--port', options.gatewayPort], ['--stampsz-port', options.stampszPort]] as const) {
+    if (port !== 0 && !(await isPortFree(port, options.host))) throw new UsageError(`port ${port} (${name}) is already in use on ${options.host}; choose another with ${name}`);
+  }
+  if (options.stampszPort !== 0 && options.stampszPort === options.gatewayPort) throw new UsageError(`--port and --stampsz-port are both ${options.gatewayPort}`);
+
+  const store = await openStore(`sqlite:${join(options.dataDir, 'control.db')}`);
+  const catalog = new Catalog(store.db);
+  const driver = new ProcessDriver({
+    template: libraryTemplate({ databaseUrl: options.databaseUrl, redisUrl: options.redisUrl }),
+    dataRoot: join(options.dataDir, 'stamps'),
+    firstPort: options.firstStampPort,
+    reservedPorts: new Set([options.gatewayPort, options.stampszPort].filter((p) => p !== 0)),
+    output: options.output,
+    prefixWidth: Math.max(9, `s${options.stampCount - 1}`.length),
+  });
+
+  let gateway: Gateway | undefined;
+  let stampsz: http.Server | undefined;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      say('stopping…');
+      // Stamps get SIGTERM while the gateway drains: both finish their requests under way.
+      await Promise.allSettled([gateway?.close(), stampsz && new Promise((r) => stampsz!.close(r)), driver.stopAll()]);
+      await store.db.destroy();
+      say('stopped');
+      resolveStopped();
+    })());
+
+  try {
+    const stamps: StampRecord[] = [];
+    for (const { id, aliases } of stampIdsFor(options.stampCount)) {
+      const existing = await catalog.getStamp(id);
+      const placement = await driver.place(id, existing?.port ?? null);
+      if (existing && existing.port !== null && existing.port !== placement.port) say(`stamp ${id}: recorded port ${existing.port} is taken; using ${placement.port}`);
+      stamps.push(await catalog.saveStamp({ ...existing, id, aliases, driver: 'process', url: placement.url, port: placement.port, dataDir: placement.dataDir, state: 'provisioning', stateReason: 'starting', version: existing?.version || 'library-1' }));
+    }
+    for (const [tenant, stampName] of options.tenants) {
+      if (!tenantIdPattern.test(tenant)) throw new UsageError(`--tenant ${tenant}=${stampName}: a tenant id is 1-63 characters of [a-z0-9-]`);
+      const stamp = stamps.find((s) => s.id === stampName || s.aliases.includes(stampName));
+      if (!stamp) throw new UsageError(`--tenant ${tenant}=${stampName}: no stamp is named ${JSON.stringify(stampName)}; stamps: ${stamps.map((s) => s.id).join(', ')}`);
+      await catalog.placeTenant(tenant, stamp.id);
+    }
+    const running = new Set(stamps.map((s) => s.id));
+    const tenants = (await catalog.listTenants()).filter((t) => running.has(t.stampId));
+
+    const definitions: StampDefinition[] = stamps.map((s) => ({ id: s.id, aliases: s.aliases, url: s.url }));
+    gateway = new Gateway({ stamps: definitions, tenants: tenants.map((t) => [t.id, t.stampId]), bodyLimit: options.bodyLimit, log: (line) => options.output(`gateway   | ${line}`) });
+
+    for (const stamp of stamps) {
+      const supervised = driver.start(stamp.id, { port: stamp.port!, dataDir: stamp.dataDir!, url: stamp.url });
+      supervised.on('state', (state, reason) => {
+        if (stopping) return;
+        if (state === 'running') say(`stamp ${stamp.id} running (pid ${supervised.pid}) at ${stamp.url}`);
+        if (state === 'restarting') say(`stamp ${stamp.id} ${reason}`);
+        const recorded = state === 'running' ? 'active' : state === 'restarting' ? 'failed' : null;
+        if (recorded) catalog.setStampState(stamp.id, recorded, reason).catch((error: Error) => say(`could not record the state of stamp ${stamp.id}: ${error.message}`));
+      });
+    }
+
+    const address = await gateway.listen(options.gatewayPort, options.host);
+    const gatewayUrl = `http://${displayHost(options.host)}:${address.port}`;
+    say(`gateway listening on ${gatewayUrl} -> routing to stamps ${stamps.map((s) => s.id).join(', ')}`);
+    if (options.stampszPort !== 0) {
+      stampsz = createStampszServer(gateway.counters);
+      await new Promise<void>((resolve, reject) => {
+        stampsz!.once('error', reject);
+        stampsz!.listen(options.stampszPort, options.host, () => resolve());
+      });
+      say(`stamps metrics on http://${displayHost(options.host)}:${options.stampszPort}/stampsz`);
+    }
+    if (tenants.length > 0) say(`tenant directory: ${tenants.map((t) => `${t.id}→${t.stampId}`).join(', ')}`);
+
+    const ready = await waitUntilReady(gateway, options.readyTimeoutMs ?? 30_000);
+    if (ready) {
+      say(`ready: ${stamps.length} stamps. Try:`);
+      say(`  curl ${gatewayUrl}/libros                  # stamp default`);
+      say(`  curl "${gatewayUrl}/libros?stamp=2"        # stamp s2 (alias 2)`);
+      say(`  curl ${gatewayUrl}/readyz   ·   curl ${gatewayUrl}/stampsz`);
+    } else {
+      say('not every stamp is ready yet; see /readyz. The supervisor keeps restarting the ones that exit.');
+    }
+    return { gateway, gatewayUrl, stopped, stop, killNow: () => driver.killAll() };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function waitUntilReady(gateway: Gateway, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await gateway.readiness()).status === 'ready') return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+function displayHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+}

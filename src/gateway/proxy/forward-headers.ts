@@ -1,0 +1,52 @@
+// Builds the header list sent upstream: the client's headers less hop-by-hop ones, with
+// X-Forwarded-For/-Proto/-Host and X-Request-Id set by the gateway. A client's own X-Forwarded-*
+// values are replaced, not appended to: they cannot be trusted from the open internet.
+import type { IncomingMessage } from 'node:http';
+import { connectionListed, isHopByHop } from './hop-by-hop.ts';
+
+const replacedByGateway = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
+
+/** Flat [name, value, name, value, …] list, the form undici takes without copying. */
+export function upstreamRequestHeaders(req: IncomingMessage, requestId: string): string[] {
+  const raw = req.rawHeaders;
+  const listed = connectionListed(req.headers.connection);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (isHopByHop(lower) || replacedByGateway.has(lower) || (listed !== null && listed.has(lower))) continue;
+    out.push(name, raw[i + 1]!);
+  }
+  const socket = req.socket;
+  out.push(
+    'x-forwarded-for', socket.remoteAddress ?? '',
+    'x-forwarded-proto', 'encrypted' in socket && socket.encrypted ? 'https' : 'http',
+    'x-forwarded-host', req.headers.host ?? '',
+    'x-request-id', requestId,
+  );
+  return out;
+}
+
+/** Flat list of the upstream's response headers, less hop-by-hop ones, for `writeHead`. */
+export function downstreamResponseHeaders(raw: readonly (Buffer | string)[], requestId: string): string[] {
+  let listed: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (text(raw[i]!).toLowerCase() === 'connection') listed = connectionListed(text(raw[i + 1]!));
+  }
+  const out: string[] = [];
+  let sawRequestId = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = text(raw[i]!);
+    const lower = name.toLowerCase();
+    if (isHopByHop(lower) || (listed !== null && listed.has(lower))) continue;
+    if (lower === 'x-request-id') sawRequestId = true;
+    out.push(name, text(raw[i + 1]!));
+  }
+  if (!sawRequestId) out.push('x-request-id', requestId);
+  return out;
+}
+
+// latin1 keeps every byte of a header value as it came, which is how node:http writes it back.
+function text(value: Buffer | string): string {
+  return typeof value === 'string' ? value : value.toString('latin1');
+}

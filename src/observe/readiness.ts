@@ -1,0 +1,61 @@
+// The gateway's /readyz: every stamp's own readiness probe asked at once, each with a short
+// timeout, folded into the seed's shape. One stamp that hangs cannot make /readyz hang.
+import type { Dispatcher } from 'undici';
+
+export interface ReadinessTarget {
+  id: string;
+  readyPath: string;
+  dispatcher: Dispatcher;
+}
+
+export interface StampReadiness {
+  status: 'ready' | 'not_ready' | 'down';
+  db: string;
+  detail?: string;
+}
+
+export interface ReadyzBody {
+  status: 'ready' | 'degraded';
+  stamps: Record<string, StampReadiness>;
+}
+
+export async function checkReadiness(targets: readonly ReadinessTarget[], timeoutMs: number): Promise<ReadyzBody> {
+  const results = await Promise.all(targets.map((target) => probe(target, timeoutMs)));
+  const stamps: Record<string, StampReadiness> = {};
+  let allReady = true;
+  for (const [i, target] of targets.entries()) {
+    const result = results[i]!;
+    stamps[target.id] = result;
+    if (result.status !== 'ready') allReady = false;
+  }
+  return { status: allReady ? 'ready' : 'degraded', stamps };
+}
+
+async function probe(target: ReadinessTarget, timeoutMs: number): Promise<StampReadiness> {
+  try {
+    const response = await target.dispatcher.request({
+      path: target.readyPath,
+      method: 'GET',
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await response.body.text();
+    const db = dbStatusFrom(text) ?? (response.statusCode === 200 ? 'ok' : 'unknown');
+    if (response.statusCode === 200) return { status: 'ready', db };
+    return { status: 'not_ready', db, detail: `${target.readyPath} answered ${response.statusCode}` };
+  } catch (error) {
+    const code = (error as { code?: string; name?: string }).code ?? (error as Error).name;
+    const detail = code === 'ECONNREFUSED' ? 'connection refused' : code === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' ? `no answer within ${timeoutMs} ms` : `${code}: ${(error as Error).message}`;
+    return { status: 'down', db: 'unknown', detail };
+  }
+}
+
+function dbStatusFrom(text: string): string | undefined {
+  try {
+    const body = JSON.parse(text) as { db?: unknown };
+    return typeof body.db === 'string' ? body.db : undefined;
+  } catch {
+    return undefined;
+  }
+}

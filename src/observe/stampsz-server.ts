@@ -1,0 +1,16 @@
+// The seed's separate metrics listener (:3004 in `stampgate up`): /stampsz and nothing else.
+import http from 'node:http';
+import { problem, sendProblem } from '../shared/problem.ts';
+import { sendJson } from '../shared/send-json.ts';
+import type { StampRequestCounters } from './stamp-request-counters.ts';
+
+export function createStampszServer(counters: StampRequestCounters): http.Server {
+  return http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/stampsz') {
+      sendProblem(res, problem('not-found', 'Not found', 404, 'this listener serves /stampsz only'));
+      return;
+    }
+    sendJson(res, 200, counters.snapshot());
+  });
+}
