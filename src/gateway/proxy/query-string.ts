@@ -18,7 +18,7 @@ export function queryParam(target: string, name: string): string | undefined {
 export function withoutQueryParam(target: string, name: string): string {
   let result = target;
   for (let start = paramStart(result, name); start >= 0; start = paramStart(result, name)) {
-    let end = result.indexOf('&', start);
+    const end = result.indexOf('&', start);
     if (end < 0) {
       // Last parameter: drop it with the separator before it.
       result = result.slice(0, start - 1);
