@@ -1,0 +1,65 @@
+// One request's passage through the gateway. Built once per request by the entrypoint, read by the
+// router table, edited by middlewares (path rewrites, headers to add), and finally forwarded by a
+// service. Fields that most requests never use stay null, so the common request allocates little.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
+
+/**
+ * Runs when the upstream's response head is known, before it is written to the client. It may
+ * change `head.status` and edit `head.headers` (a flat [name, value, …] list) in place, and may
+ * return a stream that the body is written through (compression); `null` leaves the body as is.
+ */
+export type ResponseHook = (exchange: Exchange, head: ResponseHead) => Writable | null;
+
+export interface ResponseHead {
+  status: number;
+  headers: string[];
+}
+
+export interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly requestId: string;
+  /** Name of the entrypoint that accepted the request. */
+  readonly entryPoint: string;
+  /** Whether the client connection is TLS. */
+  readonly secure: boolean;
+  /** The TCP peer's address (trusted-proxy handling derives the client from X-Forwarded-For when configured). */
+  readonly remoteAddress: string;
+  /** The client's address as the gateway trusts it. */
+  clientIp: string;
+  readonly method: string;
+  /** Host without port, lower-cased; '' when the request has none. */
+  readonly host: string;
+  /** Normalised path (no `..`, no encoded slash tricks), without the query. Middlewares may rewrite it. */
+  path: string;
+  /** The raw query without the leading `?`; '' when there is none. Middlewares may rewrite it. */
+  query: string;
+  /** Headers to set (value) or remove (null) on the upstream request, by lower-case name. */
+  upstreamHeaders: Map<string, string | null> | null;
+  /** Hooks run on the upstream response head, in the order middlewares registered them. */
+  responseHooks: ResponseHook[] | null;
+  /** What routing decided, for logs, metrics and problems. */
+  router: string | null;
+  service: string | null;
+  stamp: string | null;
+  tenant: string | null;
+  /** Upstream server URL finally used. */
+  upstream: string | null;
+  /** Number of retries made (retry middleware). */
+  retries: number;
+  /** When the gateway received the request (performance.now()). */
+  readonly startedAt: number;
+}
+
+/** A step of the request path: handles the exchange, usually by calling the next step. */
+export type Handler = (exchange: Exchange) => void;
+
+/** Sets an upstream request header (or removes it with null). */
+export function setUpstreamHeader(exchange: Exchange, lowerCaseName: string, value: string | null): void {
+  (exchange.upstreamHeaders ??= new Map()).set(lowerCaseName, value);
+}
+
+export function addResponseHook(exchange: Exchange, hook: ResponseHook): void {
+  (exchange.responseHooks ??= []).push(hook);
+}
