@@ -9,7 +9,7 @@ import { libraryTemplate } from '../control/deploy/stamp-template.ts';
 import { ProcessDriver } from '../control/deploy/drivers/process/process-driver.ts';
 import { isPortFree } from '../control/deploy/drivers/process/free-port.ts';
 import { Gateway } from '../gateway/gateway.ts';
-import type { StampDefinition } from '../gateway/stamps/stamp-table.ts';
+import { stampsGatewayConfig } from '../gateway/stamps/stamps-config.ts';
 import { createStampszServer } from '../observe/stampsz-server.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -97,8 +97,15 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     const running = new Set(stamps.map((s) => s.id));
     const tenants = (await catalog.listTenants()).filter((t) => running.has(t.stampId));
 
-    const definitions: StampDefinition[] = stamps.map((s) => ({ id: s.id, aliases: s.aliases, url: s.url }));
-    gateway = new Gateway({ stamps: definitions, tenants: tenants.map((t) => [t.id, t.stampId]), bodyLimit: options.bodyLimit, log: (line) => options.output(`gateway   | ${line}`) });
+    const listenHost = options.host.includes(':') ? `[${options.host}]` : options.host;
+    const { staticConfig, dynamicConfig } = stampsGatewayConfig({
+      address: `${listenHost}:${options.gatewayPort}`,
+      stamps: stamps.map((s) => ({ id: s.id, aliases: s.aliases, url: s.url })),
+      bodyLimit: options.bodyLimit,
+    });
+    gateway = new Gateway({ staticConfig, log: (line) => options.output(`gateway   | ${line}`) });
+    gateway.applyConfig(dynamicConfig);
+    gateway.directory.replace(tenants.map((t) => [t.id, t.stampId]));
 
     for (const stamp of stamps) {
       const supervised = driver.start(stamp.id, { port: stamp.port!, dataDir: stamp.dataDir!, url: stamp.url });
@@ -111,7 +118,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
       });
     }
 
-    const address = await gateway.listen(options.gatewayPort, options.host);
+    const address = (await gateway.listen()).get('web')!;
     const gatewayUrl = `http://${displayHost(options.host)}:${address.port}`;
     say(`gateway listening on ${gatewayUrl} -> routing to stamps ${stamps.map((s) => s.id).join(', ')}`);
     if (options.stampszPort !== 0) {

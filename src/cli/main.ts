@@ -1,5 +1,6 @@
 // The `stampgate` command: argument parsing only; the work is done by the layers below.
 import { Command, CommanderError } from 'commander';
+import { registerGatewayCommand } from './commands/gateway.ts';
 import { registerUpCommand } from './commands/up.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -10,6 +11,7 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError('(run stampgate --help for usage)')
     .exitOverride();
   registerUpCommand(program);
+  registerGatewayCommand(program);
   try {
     await program.parseAsync(argv);
   } catch (error) {

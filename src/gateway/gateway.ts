@@ -1,130 +1,182 @@
-// The gateway: one node:http server that answers its own endpoints (/healthz, /readyz, /stampsz)
-// and forwards every other request to the stamp chosen for it. The stamp table is replaced as a
-// whole on reload; a request runs entirely on the table it started with.
-import http from 'node:http';
+// The gateway: its entrypoints, the compiled config they route with, and its own endpoints
+// (/healthz, /readyz, /stampsz). A new config version is compiled off the request path and swapped
+// in with one assignment; a request runs entirely on the version it started with. A version that
+// fails to compile is rejected and the running one stays.
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { DynamicConfig } from '../config/schema/dynamic.ts';
+import type { StaticConfig } from '../config/schema/static.ts';
+import { checkReadiness, type ReadinessTarget, type ReadyzBody } from '../observe/readiness.ts';
+import { StampRequestCounters } from '../observe/stamp-request-counters.ts';
 import { problem, sendProblem } from '../shared/problem.ts';
 import { sendJson } from '../shared/send-json.ts';
-import { checkReadiness, type ReadyzBody } from '../observe/readiness.ts';
-import { StampRequestCounters } from '../observe/stamp-request-counters.ts';
-import { forward, type ForwardOptions } from './proxy/forward.ts';
-import { withoutQueryParam } from './proxy/query-string.ts';
-import { requestIdFor } from './proxy/request-id.ts';
-import { selectStamp, type StampChoiceError } from './stamps/select-stamp.ts';
-import { StampTable, type StampDefinition, type UpstreamTimeouts } from './stamps/stamp-table.ts';
+import { defaultUpstreamTimeouts, type UpstreamTimeouts } from './balancer/upstream-server.ts';
+import { EntryPoint } from './entrypoint.ts';
+import { compileAddressRanges } from './middleware/ip-ranges.ts';
+import { redirectionFor } from './entrypoint-redirection.ts';
+import { createExchange } from './pipeline/create-exchange.ts';
+import { compileConfig, type CompiledConfig, type EntryPointInfo } from './runtime/compile-config.ts';
+import { PoolRegistry } from './runtime/pool-registry.ts';
 import { TenantDirectory } from './stamps/tenant-directory.ts';
+import { TlsCertificates } from './tls-certificates.ts';
 
 export interface GatewayOptions {
-  stamps: StampDefinition[];
-  /** Stamp for requests that name none; `default` when such a stamp exists, else the first. */
-  defaultStamp?: string;
-  tenants?: Iterable<readonly [string, string]>;
-  /** Largest request body, in bytes (default 1 MiB). */
-  bodyLimit?: number;
+  /** The static configuration: entrypoints (Traefik's format). */
+  staticConfig: Pick<StaticConfig, 'entryPoints'>;
   timeouts?: Partial<UpstreamTimeouts>;
   /** Time each stamp's readiness probe gets in /readyz (default 1000 ms). */
   readinessTimeoutMs?: number;
-  /** Where operator-facing lines go (upstream failures); silent when absent. */
+  /** Where operator-facing lines go (upstream failures, reloads); silent when absent. */
   log?: (line: string) => void;
 }
 
-export const defaultBodyLimit = 1024 * 1024;
-const defaultTimeouts: UpstreamTimeouts = { connectMs: 1000, headersMs: 30_000, bodyMs: 60_000 };
+export interface ConfigStatus {
+  version: number;
+  lastReloadAt: string | null;
+  lastReloadSucceeded: boolean;
+  lastError: string | null;
+}
 
 export class Gateway {
-  readonly server: http.Server;
   readonly directory = new TenantDirectory();
   readonly counters = new StampRequestCounters();
+  readonly entryPoints = new Map<string, EntryPoint>();
+  readonly #options: GatewayOptions;
   readonly #timeouts: UpstreamTimeouts;
-  readonly #readinessTimeoutMs: number;
-  readonly #forwardOptions: ForwardOptions;
-  #table: StampTable;
+  readonly #pools: PoolRegistry;
+  readonly #log: (line: string) => void;
+  #current: CompiledConfig | null = null;
+  #certificates: TlsCertificates = new TlsCertificates([]);
+  #status: ConfigStatus = { version: 0, lastReloadAt: null, lastReloadSucceeded: false, lastError: null };
 
   constructor(options: GatewayOptions) {
-    this.#timeouts = { ...defaultTimeouts, ...options.timeouts };
-    this.#readinessTimeoutMs = options.readinessTimeoutMs ?? 1000;
-    const log = options.log;
-    this.#forwardOptions = {
-      bodyLimit: options.bodyLimit ?? defaultBodyLimit,
-      onUpstreamError: log && ((stampId, requestId, status, reason) => log(`${status} stamp=${stampId} request=${requestId}: ${reason}`)),
-    };
-    this.#table = new StampTable(options.stamps, options.defaultStamp, this.#timeouts);
-    this.counters.setStamps(this.#table.ids);
-    if (options.tenants) this.directory.replace(options.tenants);
-    this.server = http.createServer({ requireHostHeader: false }, (req, res) => this.#handle(req, res));
-    this.server.on('clientError', answerMalformedRequest);
+    this.#options = options;
+    this.#timeouts = { ...defaultUpstreamTimeouts, ...options.timeouts };
+    this.#pools = new PoolRegistry(this.#timeouts);
+    this.#log = options.log ?? (() => {});
   }
 
-  get stamps(): StampTable {
-    return this.#table;
+  get config(): CompiledConfig | null {
+    return this.#current;
   }
 
-  /** Swaps in a new stamp list; requests already under way finish on the old one. */
-  setStamps(definitions: StampDefinition[], defaultStamp?: string): void {
-    const next = new StampTable(definitions, defaultStamp, this.#timeouts, this.#table);
-    const previous = this.#table;
-    this.#table = next;
-    this.counters.setStamps(next.ids);
-    void previous.retire(next);
+  get configStatus(): ConfigStatus {
+    return { ...this.#status };
   }
 
-  listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
+  /** Compiles and swaps in a new dynamic config; throws (keeping the running one) when it is invalid. */
+  applyConfig(config: DynamicConfig, version = this.#status.version + 1): void {
+    const at = new Date().toISOString();
+    let next: CompiledConfig;
+    let certificates: TlsCertificates;
+    try {
+      certificates = new TlsCertificates(config.tls?.certificates ?? []);
+      next = compileConfig(config, version, {
+        entryPoints: this.#entryPointInfo(config),
+        pools: this.#pools,
+        timeouts: this.#timeouts,
+        directory: this.directory,
+        countStamp: (index) => this.counters.increment(index),
+        log: this.#log,
       });
-    });
+    } catch (error) {
+      this.#status = { ...this.#status, lastReloadAt: at, lastReloadSucceeded: false, lastError: (error as Error).message };
+      throw error;
+    }
+    const previous = this.#current;
+    this.counters.setStamps(next.stampIds);
+    this.#certificates = certificates;
+    this.#current = next;
+    next.start();
+    previous?.stop();
+    this.#status = { version, lastReloadAt: at, lastReloadSucceeded: true, lastError: null };
+    void this.#pools.retain(next.origins);
+  }
+
+  /** Opens every entrypoint; the first config must have been applied. */
+  async listen(): Promise<Map<string, AddressInfo>> {
+    if (this.#current === null) throw new Error('the gateway has no configuration yet');
+    const addresses = new Map<string, AddressInfo>();
+    const tlsEntryPoints = new Set(this.#entryPointInfo(null).filter((e) => e.tls).map((e) => e.name));
+    try {
+      for (const [name, config] of Object.entries(this.#options.staticConfig.entryPoints)) {
+        const secure = tlsEntryPoints.has(name);
+        if (secure && this.#certificates.size === 0) throw new Error(`entrypoint ${name} serves TLS but the dynamic configuration has no tls.certificates`);
+        const redirect = redirectionFor(name, this.#options.staticConfig.entryPoints);
+        const trusted = config.forwardedHeaders;
+        const trustForwarded = trusted?.insecure === true ? () => true : trusted?.trustedIPs?.length ? compileAddressRanges(trusted.trustedIPs, `entryPoints.${name}.forwardedHeaders.trustedIPs`) : () => false;
+        const entryPoint = new EntryPoint({
+          name,
+          config,
+          tls: secure ? { sniContext: (serverName) => this.#certificates.contextFor(serverName), minVersion: 'TLSv1.2' } : null,
+          handler: redirect !== null ? (req, res) => redirect(req, res) : (req, res) => this.#handle(name, secure, trustForwarded, req, res),
+        });
+        this.entryPoints.set(name, entryPoint);
+        addresses.set(name, await entryPoint.listen());
+      }
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+    return addresses;
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeIdleConnections();
-    });
-    await this.#table.retire();
+    await Promise.all([...this.entryPoints.values()].map((e) => e.close()));
+    this.#current?.stop();
+    await this.#pools.closeAll();
   }
 
   readiness(): Promise<ReadyzBody> {
-    const targets = this.#table.stamps.map((s) => ({ id: s.id, readyPath: s.readyPath, dispatcher: s.pool }));
-    return checkReadiness(targets, this.#readinessTimeoutMs);
+    const targets: ReadinessTarget[] = [];
+    const seen = new Set<string>();
+    for (const service of this.#current?.stampsServices ?? []) {
+      for (const stamp of service.stamps) {
+        if (seen.has(stamp.id)) continue;
+        seen.add(stamp.id);
+        targets.push({ id: stamp.id, readyPath: stamp.readyPath, dispatchers: stamp.service.servers().map((s) => s.pool) });
+      }
+    }
+    return checkReadiness(targets, this.#options.readinessTimeoutMs ?? 1000);
   }
 
-  #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const target = req.url ?? '/';
+  /** Which entrypoints serve TLS: those the static config gives `http.tls`, and those named by a router with `tls`. */
+  #entryPointInfo(config: DynamicConfig | null): EntryPointInfo[] {
+    const tlsByRouter = new Set<string>();
+    for (const router of Object.values((config ?? this.#lastConfigRouters()).http?.routers ?? {})) {
+      if (router.tls !== undefined) for (const ep of router.entryPoints ?? []) tlsByRouter.add(ep);
+    }
+    return Object.entries(this.#options.staticConfig.entryPoints).map(([name, ep]) => ({ name, tls: ep.http?.tls !== undefined || tlsByRouter.has(name), middlewares: ep.http?.middlewares ?? [] }));
+  }
+
+  #lastConfigRouters(): DynamicConfig {
+    const routers: Record<string, { rule: string; service: string; entryPoints?: string[]; tls?: object }> = {};
+    for (const r of this.#current?.routers ?? []) routers[r.name] = { rule: r.rule, service: r.service, entryPoints: r.entryPoints, ...(r.tls ? { tls: {} } : {}) };
+    return { http: { routers } };
+  }
+
+  #handle(entryPoint: string, secure: boolean, trustForwarded: (address: string) => boolean, req: http.IncomingMessage, res: http.ServerResponse): void {
     try {
-      if (target.charCodeAt(0) !== 0x2f /* / */) {
-        sendProblem(res, problem('bad-request-target', 'Bad request target', 400, `the request target must be a path starting with "/", found ${JSON.stringify(target.slice(0, 100))}`));
+      if (this.#answerOwnEndpoint(req, res)) return;
+      const exchange = createExchange(req, res, entryPoint, secure, trustForwarded);
+      if (exchange === null) return;
+      const routing = this.#current!.routing.get(entryPoint);
+      const router = routing?.table.match(exchange);
+      if (router === undefined) {
+        sendProblem(res, problem('no-route', 'No route', 404, `no router on entrypoint ${JSON.stringify(entryPoint)} matches ${exchange.method} ${exchange.host}${exchange.path}`, { requestId: exchange.requestId }));
         return;
       }
-      if (this.#answerOwnEndpoint(target, req, res)) return;
-      if (req.headers.host === undefined && req.httpVersionMinor === 1) {
-        sendProblem(res, problem('missing-host', 'Missing Host header', 400, 'an HTTP/1.1 request must carry a Host header'));
-        return;
-      }
-      const requestId = requestIdFor(req.headers['x-request-id']);
-      const table = this.#table;
-      const choice = selectStamp(target, req.headers, table, this.directory);
-      if (choice.stamp === undefined) {
-        sendProblem(res, stampChoiceProblem(choice, table, requestId));
-        return;
-      }
-      // The stamp key is the gateway's business, not the app's: it is not forwarded.
-      const path = target.includes('stamp=') ? withoutQueryParam(target, 'stamp') : target;
-      this.counters.increment(choice.stamp.index);
-      forward(req, res, choice.stamp, path || '/', requestId, this.#forwardOptions);
+      routing!.handlers.get(router)!(exchange);
     } catch (error) {
       // A bug must cost one request, never the process.
-      this.#forwardOptions.onUpstreamError?.('-', '-', 500, `internal error: ${(error as Error).stack ?? String(error)}`);
+      this.#log(`500 internal error: ${(error as Error).stack ?? String(error)}`);
       sendProblem(res, problem('internal-error', 'Internal gateway error', 500, 'the gateway failed to handle this request; the error is in its log'));
     }
   }
 
   /** Serves /healthz, /readyz and /stampsz; false when the target is none of them. */
-  #answerOwnEndpoint(target: string, req: http.IncomingMessage, res: http.ServerResponse): boolean {
-    const endpoint = ownEndpoint(target);
+  #answerOwnEndpoint(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const endpoint = ownEndpoint(req.url ?? '/');
     if (endpoint === null) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendProblem(res, problem('method-not-allowed', 'Method not allowed', 405, `${endpoint} answers GET and HEAD only`), { allow: 'GET, HEAD' });
@@ -149,30 +201,4 @@ function ownEndpoint(target: string): (typeof ownEndpoints)[number] | null {
     if (target.startsWith(endpoint) && (target.length === endpoint.length || target.charCodeAt(endpoint.length) === 0x3f /* ? */)) return endpoint;
   }
   return null;
-}
-
-function stampChoiceProblem(choice: StampChoiceError, table: StampTable, requestId: string) {
-  const known = table.ids;
-  if (choice.error === 'unknown-stamp') {
-    return problem('unknown-stamp', 'Unknown stamp', 404, `no stamp is named ${JSON.stringify(choice.key)}; known stamps: ${known.join(', ')}`, { requestId, knownStamps: known });
-  }
-  if (choice.error === 'unknown-tenant') {
-    return problem('unknown-tenant', 'Unknown tenant', 404, `tenant ${JSON.stringify(choice.key)} is not in the tenant directory`, { requestId, tenant: choice.key });
-  }
-  return problem('tenant-stamp-missing', 'Tenant on an unknown stamp', 503, `tenant ${JSON.stringify(choice.key)} is placed on stamp ${JSON.stringify(choice.stampId)}, which this gateway does not know`, { requestId, tenant: choice.key, stamp: choice.stampId });
-}
-
-/** node:http found the request line or headers malformed: answer once, then close. */
-function answerMalformedRequest(error: Error & { code?: string }, socket: Duplex): void {
-  if (error.code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-  const status = tooLarge ? 431 : timedOut ? 408 : 400;
-  const title = tooLarge ? 'Request header fields too large' : timedOut ? 'Request timeout' : 'Malformed request';
-  const detail = tooLarge ? 'the request line and headers exceed the size limit' : timedOut ? 'the request was not received in time' : `the request could not be parsed (${error.code ?? 'parse error'})`;
-  const body = JSON.stringify(problem(tooLarge ? 'headers-too-large' : timedOut ? 'request-timeout' : 'malformed-request', title, status, detail));
-  socket.end(`HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }

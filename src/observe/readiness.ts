@@ -5,7 +5,8 @@ import type { Dispatcher } from 'undici';
 export interface ReadinessTarget {
   id: string;
   readyPath: string;
-  dispatcher: Dispatcher;
+  /** One per server of the stamp: the stamp is ready when any of them is. */
+  dispatchers: Dispatcher[];
 }
 
 export interface StampReadiness {
@@ -32,9 +33,14 @@ export async function checkReadiness(targets: readonly ReadinessTarget[], timeou
 }
 
 async function probe(target: ReadinessTarget, timeoutMs: number): Promise<StampReadiness> {
+  const results = await Promise.all(target.dispatchers.map((dispatcher) => probeServer(dispatcher, target.readyPath, timeoutMs)));
+  return results.find((r) => r.status === 'ready') ?? results.find((r) => r.status === 'not_ready') ?? results[0] ?? { status: 'down', db: 'unknown', detail: 'the stamp has no server' };
+}
+
+async function probeServer(dispatcher: Dispatcher, readyPath: string, timeoutMs: number): Promise<StampReadiness> {
   try {
-    const response = await target.dispatcher.request({
-      path: target.readyPath,
+    const response = await dispatcher.request({
+      path: readyPath,
       method: 'GET',
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
@@ -43,7 +49,7 @@ async function probe(target: ReadinessTarget, timeoutMs: number): Promise<StampR
     const text = await response.body.text();
     const db = dbStatusFrom(text) ?? (response.statusCode === 200 ? 'ok' : 'unknown');
     if (response.statusCode === 200) return { status: 'ready', db };
-    return { status: 'not_ready', db, detail: `${target.readyPath} answered ${response.statusCode}` };
+    return { status: 'not_ready', db, detail: `${readyPath} answered ${response.statusCode}` };
   } catch (error) {
     const code = (error as { code?: string; name?: string }).code ?? (error as Error).name;
     const detail = code === 'ECONNREFUSED' ? 'connection refused' : code === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' ? `no answer within ${timeoutMs} ms` : `${code}: ${(error as Error).message}`;

@@ -4,28 +4,28 @@ import fc from 'fast-check';
 import { queryParam, withoutQueryParam } from '../../src/gateway/proxy/query-string.ts';
 
 test('queryParam reads the first value of a parameter, decoded', () => {
-  assert.equal(queryParam('/libros?stamp=2', 'stamp'), '2');
-  assert.equal(queryParam('/libros?x=1&stamp=s1&stamp=s2', 'stamp'), 's1');
-  assert.equal(queryParam('/libros?tenant=acme%20corp', 'tenant'), 'acme corp');
-  assert.equal(queryParam('/libros?tenant=a+b', 'tenant'), 'a b');
-  assert.equal(queryParam('/libros?tenant=%E0%A4%A', 'tenant'), '%E0%A4%A', 'a broken escape is kept as it came');
-  assert.equal(queryParam('/libros?stamp=', 'stamp'), '');
+  assert.equal(queryParam('stamp=2', 'stamp'), '2');
+  assert.equal(queryParam('x=1&stamp=s1&stamp=s2', 'stamp'), 's1');
+  assert.equal(queryParam('tenant=acme%20corp', 'tenant'), 'acme corp');
+  assert.equal(queryParam('tenant=a+b', 'tenant'), 'a b');
+  assert.equal(queryParam('tenant=%E0%A4%A', 'tenant'), '%E0%A4%A', 'a broken escape is kept as it came');
+  assert.equal(queryParam('stamp=', 'stamp'), '');
 });
 
 test('queryParam does not match a parameter that only contains the name', () => {
-  assert.equal(queryParam('/libros?mystamp=2', 'stamp'), undefined);
-  assert.equal(queryParam('/libros?stampx=2', 'stamp'), undefined);
-  assert.equal(queryParam('/stamp=2', 'stamp'), undefined, 'the path is not the query');
-  assert.equal(queryParam('/libros', 'stamp'), undefined);
+  assert.equal(queryParam('mystamp=2', 'stamp'), undefined);
+  assert.equal(queryParam('stampx=2', 'stamp'), undefined);
+  assert.equal(queryParam('a=stamp=2', 'stamp'), undefined, 'a value is not a parameter');
+  assert.equal(queryParam('', 'stamp'), undefined);
 });
 
 test('withoutQueryParam removes the parameter wherever it stands', () => {
-  assert.equal(withoutQueryParam('/libros?stamp=2', 'stamp'), '/libros');
-  assert.equal(withoutQueryParam('/libros?stamp=2&x=1', 'stamp'), '/libros?x=1');
-  assert.equal(withoutQueryParam('/libros?x=1&stamp=2', 'stamp'), '/libros?x=1');
-  assert.equal(withoutQueryParam('/libros?x=1&stamp=2&y=3', 'stamp'), '/libros?x=1&y=3');
-  assert.equal(withoutQueryParam('/libros?stamp=1&stamp=2', 'stamp'), '/libros');
-  assert.equal(withoutQueryParam('/libros?mystamp=2', 'stamp'), '/libros?mystamp=2');
+  assert.equal(withoutQueryParam('stamp=2', 'stamp'), '');
+  assert.equal(withoutQueryParam('stamp=2&x=1', 'stamp'), 'x=1');
+  assert.equal(withoutQueryParam('x=1&stamp=2', 'stamp'), 'x=1');
+  assert.equal(withoutQueryParam('x=1&stamp=2&y=3', 'stamp'), 'x=1&y=3');
+  assert.equal(withoutQueryParam('stamp=1&stamp=2', 'stamp'), '');
+  assert.equal(withoutQueryParam('mystamp=2', 'stamp'), 'mystamp=2');
 });
 
 const key = fc.constantFrom('stamp', 'x', 'mystamp', 'stampy', 'tenant', 'a');
@@ -34,10 +34,9 @@ const value = fc.stringMatching(/^[a-z0-9%]{0,6}$/);
 test('property: withoutQueryParam keeps every other parameter, in order, and leaves no stamp=', () => {
   fc.assert(
     fc.property(fc.array(fc.tuple(key, value), { maxLength: 8 }), (params) => {
-      const target = params.length === 0 ? '/p' : `/p?${params.map(([k, v]) => `${k}=${v}`).join('&')}`;
-      const result = withoutQueryParam(target, 'stamp');
-      const kept = params.filter(([k]) => k !== 'stamp');
-      const expected = kept.length === 0 ? '/p' : `/p?${kept.map(([k, v]) => `${k}=${v}`).join('&')}`;
+      const query = params.map(([k, v]) => `${k}=${v}`).join('&');
+      const result = withoutQueryParam(query, 'stamp');
+      const expected = params.filter(([k]) => k !== 'stamp').map(([k, v]) => `${k}=${v}`).join('&');
       assert.equal(result, expected);
       assert.equal(queryParam(result, 'stamp'), undefined);
     }),

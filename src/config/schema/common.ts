@@ -8,8 +8,12 @@ export function Closed<T extends TProperties>(properties: T, options: ObjectOpti
   return Type.Object(properties, { additionalProperties: false, ...options });
 }
 
-/** Traefik durations: a Go duration string ("10s", "1m30s", "250ms") or a number of seconds. */
-export const Duration = Type.Union([Type.String({ pattern: '^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$' }), Type.Number({ minimum: 0 })], {
+/**
+ * Traefik durations: a Go duration string ("10s", "1m30s", "250ms", ".5s", "1μs" with either mu), a string of
+ * digits (seconds: Traefik's paerser reads "10" as 10s), or a number of seconds. `parseDuration` in
+ * ../duration.ts turns any of them into milliseconds.
+ */
+export const Duration = Type.Union([Type.String({ pattern: '^([0-9]+|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$' }), Type.Number({ minimum: 0 })], {
   description: 'a duration such as "10s", "250ms", "1m30s", or a number of seconds',
 });
 

@@ -29,7 +29,9 @@ export const EntryPoint = Closed({
 });
 
 export const StaticConfig = Closed({
-  entryPoints: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]+$' }), EntryPoint, { minProperties: 1 }),
+  // additionalProperties: a Record with a key pattern only validates the names that match; without it an
+  // entry point named "web.1" would pass unchecked.
+  entryPoints: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]+$' }), EntryPoint, { minProperties: 1, additionalProperties: false }),
   providers: Type.Optional(Closed({
     providersThrottleDuration: Type.Optional(Duration),
     file: Type.Optional(Closed({ filename: Type.Optional(Type.String({ minLength: 1 })), directory: Type.Optional(Type.String({ minLength: 1 })), watch: Type.Optional(Type.Boolean()) })),

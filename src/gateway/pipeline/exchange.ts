@@ -1,8 +1,10 @@
 // One request's passage through the gateway. Built once per request by the entrypoint, read by the
 // router table, edited by middlewares (path rewrites, headers to add), and finally forwarded by a
 // service. Fields that most requests never use stay null, so the common request allocates little.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { QueryParams } from '../rules/query.ts';
 import type { Writable } from 'node:stream';
+import type { UpstreamServer } from '../balancer/upstream-server.ts';
 
 /**
  * Runs when the upstream's response head is known, before it is written to the client. It may
@@ -26,6 +28,8 @@ export interface Exchange {
   readonly secure: boolean;
   /** The TCP peer's address (trusted-proxy handling derives the client from X-Forwarded-For when configured). */
   readonly remoteAddress: string;
+  /** Whether the peer is a trusted proxy (entrypoint forwardedHeaders): its X-Forwarded-* are kept and extended. */
+  readonly forwardedTrusted: boolean;
   /** The client's address as the gateway trusts it. */
   clientIp: string;
   readonly method: string;
@@ -35,6 +39,10 @@ export interface Exchange {
   path: string;
   /** The raw query without the leading `?`; '' when there is none. Middlewares may rewrite it. */
   query: string;
+  /** The request headers as node:http gives them (lower-case names). */
+  readonly headers: IncomingHttpHeaders;
+  /** The query parsed, filled lazily by the first Query rule that needs it (the exchange is the rule input). */
+  queryParams?: QueryParams | undefined;
   /** Headers to set (value) or remove (null) on the upstream request, by lower-case name. */
   upstreamHeaders: Map<string, string | null> | null;
   /** Hooks run on the upstream response head, in the order middlewares registered them. */
@@ -46,10 +54,25 @@ export interface Exchange {
   tenant: string | null;
   /** Upstream server URL finally used. */
   upstream: string | null;
-  /** Number of retries made (retry middleware). */
+  /** Set by the retry middleware: how the service may try again. */
+  retry: RetryPolicy | null;
+  /** Number of retries made. */
   retries: number;
+  /** Servers already tried by this request (only allocated on a retry). */
+  attempted: Set<UpstreamServer> | null;
   /** When the gateway received the request (performance.now()). */
   readonly startedAt: number;
+}
+
+export interface RetryPolicy {
+  /** Total attempts, the first one included. */
+  attempts: number;
+  /** Wait before the first retry, doubling after each (Traefik's initialInterval). */
+  initialIntervalMs: number;
+  /** Statuses that also count as failures to retry; null: connection errors only. */
+  retryOnStatus: ((status: number) => boolean) | null;
+  /** Whether a request that may have side effects (POST, PATCH, …) may be sent again. */
+  retryNonIdempotent: boolean;
 }
 
 /** A step of the request path: handles the exchange, usually by calling the next step. */

@@ -6,10 +6,15 @@ import { connectionListed, isHopByHop } from './hop-by-hop.ts';
 
 const replacedByGateway = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
 
-/** Flat [name, value, name, value, …] list, the form undici takes without copying. */
-export function upstreamRequestHeaders(req: IncomingMessage, requestId: string): string[] {
+/**
+ * Flat [name, value, name, value, …] list, the form undici takes without copying. When the peer is
+ * a trusted proxy (entrypoint forwardedHeaders), its X-Forwarded-For is extended and its
+ * X-Forwarded-Proto/-Host kept.
+ */
+export function upstreamRequestHeaders(req: IncomingMessage, requestId: string, trustForwarded = false): string[] {
   const raw = req.rawHeaders;
-  const listed = connectionListed(req.headers.connection);
+  const headers = req.headers;
+  const listed = connectionListed(headers.connection);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
@@ -18,13 +23,20 @@ export function upstreamRequestHeaders(req: IncomingMessage, requestId: string):
     out.push(name, raw[i + 1]!);
   }
   const socket = req.socket;
+  const peer = socket.remoteAddress ?? '';
+  const proto = 'encrypted' in socket && socket.encrypted ? 'https' : 'http';
+  const priorFor = trustForwarded ? headers['x-forwarded-for'] : undefined;
   out.push(
-    'x-forwarded-for', socket.remoteAddress ?? '',
-    'x-forwarded-proto', 'encrypted' in socket && socket.encrypted ? 'https' : 'http',
-    'x-forwarded-host', req.headers.host ?? '',
+    'x-forwarded-for', priorFor ? `${priorFor}, ${peer}` : peer,
+    'x-forwarded-proto', (trustForwarded && firstValue(headers['x-forwarded-proto'])) || proto,
+    'x-forwarded-host', (trustForwarded && firstValue(headers['x-forwarded-host'])) || (headers.host ?? ''),
     'x-request-id', requestId,
   );
   return out;
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** Flat list of the upstream's response headers, less hop-by-hop ones, for `writeHead`. */

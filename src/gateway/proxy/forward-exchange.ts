@@ -1,0 +1,174 @@
+// Forwards an exchange to one upstream server over its keep-alive pool and streams the answer
+// back. It uses undici's dispatch handler interface directly (no promise or stream object per
+// request). What happens on failure is the calling service's decision (retry, failover, or a
+// problem answer), through the UpstreamOutcome it passes.
+import type { Dispatcher } from 'undici';
+import type { Writable } from 'node:stream';
+import { problem, sendProblem, type Problem } from '../../shared/problem.ts';
+import type { UpstreamServer } from '../balancer/upstream-server.ts';
+import type { Exchange, ResponseHead } from '../pipeline/exchange.ts';
+import { upstreamRequestHeaders, downstreamResponseHeaders } from './forward-headers.ts';
+
+export interface UpstreamFailure {
+  /** 502, 503 (unreachable) or 504 (timeout). */
+  status: number;
+  reason: string;
+  /** True when the request cannot have reached the server (connection refused, connect timeout): always safe to send again. */
+  notSent: boolean;
+}
+
+/** How the service that chose the server hears about the result. */
+export interface UpstreamOutcome {
+  /** The exchange failed before anything reached the client. Return true when the caller takes it over (retry, failover). */
+  onFailure(exchange: Exchange, server: UpstreamServer, failure: UpstreamFailure): boolean;
+  /** The server answered with this status, nothing is written yet. Return true to discard this answer and take the exchange over. */
+  onStatus(exchange: Exchange, server: UpstreamServer, status: number): boolean;
+}
+
+export interface ForwardSettings {
+  /** Send the client's Host header (Traefik's passHostHeader, default true); else the server's. */
+  passHostHeader: boolean;
+  /** Told of every upstream failure that reaches the client, for the operator's log. */
+  log: ((line: string) => void) | null;
+}
+
+export function forwardExchange(exchange: Exchange, server: UpstreamServer, settings: ForwardSettings, outcome: UpstreamOutcome): void {
+  const req = exchange.req;
+  const headers = upstreamRequestHeaders(req, exchange.requestId, exchange.forwardedTrusted);
+  if (exchange.upstreamHeaders !== null) applyHeaderEdits(headers, exchange.upstreamHeaders);
+  if (!settings.passHostHeader) replaceHeader(headers, 'host', new URL(server.origin).host);
+  const path = server.basePath + exchange.path + (exchange.query === '' ? '' : '?' + exchange.query);
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+  exchange.upstream = server.url;
+  server.inFlight++;
+  server.pool.dispatch({ path, method: exchange.method, headers, body: hasBody ? req : null, upgrade: null }, new ForwardHandler(exchange, server, settings, outcome));
+}
+
+/** Applies middleware edits to the flat upstream header list: set (replace all) or remove. */
+function applyHeaderEdits(headers: string[], edits: Map<string, string | null>): void {
+  for (const [name, value] of edits) replaceHeader(headers, name, value);
+}
+
+function replaceHeader(headers: string[], lowerCaseName: string, value: string | null): void {
+  for (let i = headers.length - 2; i >= 0; i -= 2) {
+    if (headers[i]!.toLowerCase() === lowerCaseName) headers.splice(i, 2);
+  }
+  if (value !== null) headers.push(lowerCaseName, value);
+}
+
+class ForwardHandler implements Dispatcher.DispatchHandler {
+  readonly exchange: Exchange;
+  readonly server: UpstreamServer;
+  readonly settings: ForwardSettings;
+  readonly outcome: UpstreamOutcome;
+  controller: Dispatcher.DispatchController | null = null;
+  /** The gateway ended this attempt itself: client gone, or the answer discarded for a retry. */
+  abandoned = false;
+  /** Where body chunks go: the client response, or a transform a response hook put in front of it. */
+  sink: Writable | null = null;
+  finished = false;
+
+  constructor(exchange: Exchange, server: UpstreamServer, settings: ForwardSettings, outcome: UpstreamOutcome) {
+    this.exchange = exchange;
+    this.server = server;
+    this.settings = settings;
+    this.outcome = outcome;
+    exchange.res.once('close', () => {
+      // The client left before the answer was complete: stop the upstream exchange too.
+      if (!exchange.res.writableFinished) this.abandon(new Error('client closed the connection'));
+    });
+  }
+
+  abandon(reason: Error): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    this.finish();
+    if (this.controller && !this.controller.aborted) this.controller.abort(reason);
+  }
+
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.server.inFlight--;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.abandoned) controller.abort(new Error('client closed the connection'));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, _headers: unknown, statusMessage?: string): void {
+    if (statusCode < 200 || this.abandoned) return; // 1xx interim answers are not relayed
+    if (this.outcome.onStatus(this.exchange, this.server, statusCode)) {
+      this.abandon(new Error(`discarded a ${statusCode} answer`));
+      return;
+    }
+    const res = this.exchange.res;
+    if (res.headersSent || res.destroyed) {
+      // A middleware answered already (a body over its limit while streaming): drop this answer.
+      this.abandon(new Error('the response was already answered by the gateway'));
+      return;
+    }
+    const raw = (controller.rawHeaders ?? []) as (Buffer | string)[];
+    const head: ResponseHead = { status: statusCode, headers: downstreamResponseHeaders(raw, this.exchange.requestId) };
+    let sink: Writable = res;
+    const hooks = this.exchange.responseHooks;
+    if (hooks !== null) {
+      for (const hook of hooks) {
+        const transform = hook(this.exchange, head);
+        if (transform !== null) {
+          transform.pipe(sink);
+          sink = transform;
+        }
+      }
+    }
+    this.sink = sink;
+    res.writeHead(head.status, head.status === statusCode ? statusMessage || undefined : undefined, head.headers);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.abandoned || this.sink === null) return;
+    if (!this.sink.write(chunk)) {
+      controller.pause();
+      this.sink.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.abandoned) return;
+    this.finish();
+    this.sink?.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.abandoned) return;
+    this.finish();
+    const failure = classify(error);
+    const res = this.exchange.res;
+    if (res.headersSent) {
+      // Part of the answer already left: closing the connection is the only honest signal.
+      this.settings.log?.(`${failure.status} ${this.server.url} request=${this.exchange.requestId}: ${failure.reason} (after the response started)`);
+      res.destroy();
+      return;
+    }
+    if (this.outcome.onFailure(this.exchange, this.server, failure)) return;
+    this.settings.log?.(`${failure.status} ${this.server.url} request=${this.exchange.requestId}: ${failure.reason}`);
+    sendProblem(res, upstreamProblem(this.exchange, failure));
+  }
+}
+
+const notSentCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function classify(error: Error): UpstreamFailure {
+  const code = (error as { code?: string }).code ?? '';
+  if (notSentCodes.has(code)) return { status: 503, reason: `not accepting connections (${code})`, notSent: true };
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return { status: 504, reason: 'no response headers in time', notSent: false };
+  if (code === 'UND_ERR_BODY_TIMEOUT') return { status: 504, reason: 'response body stalled', notSent: false };
+  return { status: 502, reason: `${code || 'error'}: ${error.message}`, notSent: false };
+}
+
+export function upstreamProblem(exchange: Exchange, failure: UpstreamFailure): Problem {
+  const what = exchange.stamp !== null ? `stamp ${JSON.stringify(exchange.stamp)} at ${exchange.upstream}` : `${exchange.upstream} (service ${JSON.stringify(exchange.service)})`;
+  const [code, title] = failure.status === 503 ? exchange.stamp !== null ? ['stamp-unavailable', 'Stamp unavailable'] : ['upstream-unavailable', 'Upstream unavailable'] : failure.status === 504 ? ['upstream-timeout', 'Upstream timed out'] : ['bad-gateway', 'Bad gateway'];
+  return problem(code!, title!, failure.status, `${what}: ${failure.reason}`, { requestId: exchange.requestId, ...(exchange.stamp !== null ? { stamp: exchange.stamp } : {}) });
+}
