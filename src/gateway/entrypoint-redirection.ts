@@ -7,15 +7,15 @@ import { hostWithoutPort } from './pipeline/create-exchange.ts';
 
 export type Redirection = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
-export function redirectionFor(name: string, entryPoints: Record<string, EntryPointConfig>): Redirection | null {
+/** `listeningPort` gives the port the target entrypoint really listens on (its address may say 0). */
+export function redirectionFor(name: string, entryPoints: Record<string, EntryPointConfig>, listeningPort: (entryPoint: string) => number | undefined): Redirection | null {
   const redirect = entryPoints[name]?.http?.redirections?.entryPoint;
   if (redirect === undefined) return null;
   const target = entryPoints[redirect.to];
   if (target === undefined) throw new Error(`entryPoints.${name}.http.redirections.entryPoint.to: entrypoint ${JSON.stringify(redirect.to)} is not defined`);
   const scheme = redirect.scheme ?? 'https';
-  const port = parseAddress(target.address).port;
+  const configuredPort = parseAddress(target.address).port;
   const defaultPort = scheme === 'https' ? 443 : 80;
-  const portSuffix = port === defaultPort ? '' : `:${port}`;
   const permanent = redirect.permanent ?? true;
   return (req, res) => {
     const host = req.headers.host;
@@ -24,6 +24,8 @@ export function redirectionFor(name: string, entryPoints: Record<string, EntryPo
       return;
     }
     const hostname = hostWithoutPort(host);
+    const port = listeningPort(redirect.to) ?? configuredPort;
+    const portSuffix = port === defaultPort ? '' : `:${port}`;
     const location = `${scheme}://${hostname.includes(':') ? `[${hostname}]` : hostname}${portSuffix}${req.url ?? '/'}`;
     // Traefik: 301/302 for GET, 308/307 otherwise, so a non-GET keeps its method and body.
     const get = req.method === 'GET' || req.method === 'HEAD';

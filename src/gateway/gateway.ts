@@ -102,7 +102,7 @@ export class Gateway {
       for (const [name, config] of Object.entries(this.#options.staticConfig.entryPoints)) {
         const secure = tlsEntryPoints.has(name);
         if (secure && this.#certificates.size === 0) throw new Error(`entrypoint ${name} serves TLS but the dynamic configuration has no tls.certificates`);
-        const redirect = redirectionFor(name, this.#options.staticConfig.entryPoints);
+        const redirect = redirectionFor(name, this.#options.staticConfig.entryPoints, (to) => (this.entryPoints.get(to)?.server.address() as AddressInfo | null)?.port);
         const trusted = config.forwardedHeaders;
         const trustForwarded = trusted?.insecure === true ? () => true : trusted?.trustedIPs?.length ? compileAddressRanges(trusted.trustedIPs, `entryPoints.${name}.forwardedHeaders.trustedIPs`) : () => false;
         const entryPoint = new EntryPoint({

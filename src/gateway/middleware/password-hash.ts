@@ -1,10 +1,10 @@
 // Verification of htpasswd password hashes, the formats Traefik's basicAuth accepts:
 // `{SHA}` (base64 SHA-1), `$apr1$` (Apache MD5) and `$1$` (MD5-crypt), with node:crypto, and
-// bcrypt (`$2y$`, `$2b$`, `$2a$`, `$2x$`) through the `bcryptjs` package when it is installed.
+// bcrypt (`$2y$`, `$2b$`, `$2a$`, `$2x$`) through the `bcryptjs` package.
 // Every comparison of a computed hash with the stored one is constant-time. Plain-text passwords
 // are refused: a users list is a secret that leaks into config stores, logs and backups.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createRequire } from 'node:module';
+import bcrypt from 'bcryptjs';
 
 export type PasswordVerifier =
   | { readonly async: false; readonly scheme: string; verify(password: Buffer): boolean }
@@ -92,35 +92,13 @@ function to64(value: number, count: number): string {
 
 // ---- bcrypt ----------------------------------------------------------------------------------
 
-interface Bcrypt {
-  compare(password: string, hash: string): Promise<boolean>;
-}
-
-let bcrypt: Bcrypt | null | undefined;
-
-/** bcryptjs when installed; loaded once, on the first bcrypt hash a config uses. */
-export function loadBcrypt(): Bcrypt | null {
-  if (bcrypt === undefined) {
-    try {
-      const loaded = createRequire(import.meta.url)('bcryptjs') as Partial<Bcrypt> & { default?: Partial<Bcrypt> };
-      const api = typeof loaded.compare === 'function' ? loaded : loaded.default;
-      bcrypt = api !== undefined && typeof api.compare === 'function' ? (api as Bcrypt) : null;
-    } catch {
-      bcrypt = null;
-    }
-  }
-  return bcrypt;
-}
-
 function bcryptVerifier(hash: string): PasswordVerifier | string {
   if (!/^\$2[abxy]\$[0-9]{2}\$[./A-Za-z0-9]{53}$/.test(hash)) return 'a bcrypt hash is $2y$NN$ followed by 53 characters of [./A-Za-z0-9]';
-  const library = loadBcrypt();
-  if (library === null) return 'bcrypt hashes need the bcryptjs package, which is not installed; use an apr1 ($apr1$) or SHA1 ({SHA}) hash, or install bcryptjs';
   // $2y$ and $2b$ are the same algorithm; Traefik's go-http-auth reads $2a$ and $2x$ as $2y$ too.
   const normalised = hash[2] === 'y' || hash[2] === 'x' ? '$2b' + hash.slice(3) : hash;
   return {
     async: true,
     scheme: 'bcrypt',
-    verify: (password) => library.compare(password.toString('utf8'), normalised),
+    verify: (password) => bcrypt.compare(password.toString('utf8'), normalised),
   };
 }

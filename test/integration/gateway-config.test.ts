@@ -1,0 +1,295 @@
+// The gateway driven by Traefik-format dynamic configs, against real upstream servers on port 0:
+// rules, middlewares, balancing, health, retries, TLS and reloads.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import type { DynamicConfig } from '../../src/config/schema/dynamic.ts';
+import type { StaticConfig } from '../../src/config/schema/static.ts';
+import { Gateway } from '../../src/gateway/gateway.ts';
+import { makeCertificate } from '../helpers/certificates.ts';
+import { closedPort, startServer, type TestServer } from '../helpers/http-servers.ts';
+
+const servers: TestServer[] = [];
+const gateways: Gateway[] = [];
+const tmp = mkdtempSync(join(tmpdir(), 'stampgate-gwcfg-'));
+after(async () => {
+  await Promise.all(gateways.map((g) => g.close()));
+  await Promise.all(servers.map((s) => s.close()));
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** An upstream that says who it is and what it received. */
+async function named(name: string, status = 200): Promise<TestServer> {
+  const server = await startServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      res.writeHead(status, { 'content-type': 'application/json', 'x-server': name });
+      res.end(JSON.stringify({ server: name, method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() }));
+    });
+  });
+  servers.push(server);
+  return server;
+}
+
+async function start(dynamic: DynamicConfig, entryPoints: StaticConfig['entryPoints'] = { web: { address: '127.0.0.1:0' } }): Promise<{ gateway: Gateway; ports: Map<string, number> }> {
+  const gateway = new Gateway({ staticConfig: { entryPoints } });
+  gateway.applyConfig(dynamic);
+  gateways.push(gateway);
+  const addresses = await gateway.listen();
+  return { gateway, ports: new Map([...addresses].map(([name, a]) => [name, a.port])) };
+}
+
+async function get(port: number, path: string, init: RequestInit & { host?: string } = {}): Promise<{ status: number; server: string | null; body: Record<string, unknown> }> {
+  const headers = new Headers(init.headers);
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { ...init, headers });
+  const text = await res.text();
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = { text };
+  }
+  return { status: res.status, server: res.headers.get('x-server'), body };
+}
+
+/** A GET with a Host header of our choosing (fetch does not let a caller set Host). */
+function withHost(port: number, path: string, host: string): Promise<{ status: number; server: string | undefined; location: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, server: res.headers['x-server'] as string | undefined, location: res.headers.location }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('rules route by path and method, priority breaks ties, stripPrefix rewrites, no match is a 404 problem', async () => {
+  const users = await named('users');
+  const music = await named('music');
+  const web = await named('web');
+  const { ports } = await start({
+    http: {
+      routers: {
+        users: { rule: 'PathPrefix(`/api/users`)', service: 'users', middlewares: ['strip-api'] },
+        music: { rule: 'PathPrefix(`/api/music`) && !Method(`DELETE`)', service: 'music', middlewares: ['strip-api'] },
+        catchall: { rule: 'PathPrefix(`/`)', priority: 1, service: 'web' },
+      },
+      middlewares: { 'strip-api': { stripPrefix: { prefixes: ['/api'] } } },
+      services: {
+        users: { loadBalancer: { servers: [{ url: users.url }] } },
+        music: { loadBalancer: { servers: [{ url: music.url }] } },
+        web: { loadBalancer: { servers: [{ url: web.url }] } },
+      },
+    },
+  });
+  const port = ports.get('web')!;
+  const user = await get(port, '/api/users/7?x=1');
+  assert.equal(user.server, 'users');
+  assert.equal(user.body.url, '/users/7?x=1');
+  assert.equal((user.body.headers as Record<string, string>)['x-forwarded-prefix'], '/api');
+  assert.equal((await get(port, '/api/music/1')).server, 'music');
+  assert.equal((await get(port, '/api/music/1', { method: 'DELETE' })).server, 'web', 'the negated method falls through to the catch-all');
+  assert.equal((await get(port, '/')).server, 'web');
+  assert.equal((await get(port, '/api/users/../music/1')).server, 'music', 'dot-segments are resolved before matching');
+  assert.equal((await get(port, '/api/users%2F..%2Fmusic')).server, 'users', 'an encoded slash is not a separator');
+});
+
+test('no router matches: 404 problem', async () => {
+  const a = await named('a');
+  const { ports } = await start({ http: { routers: { a: { rule: 'Host(`a.example`)', service: 'a' } }, services: { a: { loadBalancer: { servers: [{ url: a.url }] } } } } });
+  const res = await fetch(`http://127.0.0.1:${ports.get('web')}/x`);
+  assert.equal(res.status, 404);
+  assert.equal(res.headers.get('content-type'), 'application/problem+json');
+  assert.match(((await res.json()) as { detail: string }).detail, /no router on entrypoint "web" matches GET 127\.0\.0\.1\/x/);
+  assert.equal((await withHost(ports.get('web')!, '/x', 'A.Example:8080')).server, 'a');
+});
+
+test('round robin is exact for equal weights and within 5% of the weights over 10,000 requests', async () => {
+  const a = await named('a');
+  const b = await named('b');
+  const c = await named('c');
+  const { ports } = await start({
+    http: {
+      routers: { all: { rule: 'PathPrefix(`/`)', service: 'equal' }, weighted: { rule: 'PathPrefix(`/w`)', service: 'weighted' } },
+      services: {
+        equal: { loadBalancer: { servers: [{ url: a.url }, { url: b.url }] } },
+        weighted: { loadBalancer: { servers: [{ url: a.url, weight: 3 }, { url: b.url, weight: 1 }, { url: c.url, weight: 1 }] } },
+      },
+    },
+  });
+  const port = ports.get('web')!;
+  const sequence: string[] = [];
+  for (let i = 0; i < 6; i++) sequence.push((await get(port, '/')).server!);
+  assert.deepEqual(sequence, ['a', 'b', 'a', 'b', 'a', 'b']);
+
+  const counts: Record<string, number> = { a: 0, b: 0, c: 0 };
+  const result = await autocannon({ url: `http://127.0.0.1:${port}/w`, connections: 20, amount: 10_000, setupClient: (client) => {
+    // autocannon's typings say a header object; at run time it passes the raw [name, value, …] list.
+    const onHeaders = ({ headers }: { headers: string[] }) => {
+      for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === 'x-server') counts[headers[i + 1]!]!++;
+    };
+    client.on('headers', onHeaders as never);
+  } });
+  assert.equal(result.non2xx + result.errors, 0);
+  const total = counts.a! + counts.b! + counts.c!;
+  assert.equal(total, 10_000);
+  for (const [name, share] of [['a', 0.6], ['b', 0.2], ['c', 0.2]] as const) {
+    assert.ok(Math.abs(counts[name]! / total - share) < 0.05, `${name}: ${counts[name]} of ${total}`);
+  }
+});
+
+test('sticky cookie pins a client, and re-pins when its server goes down', async () => {
+  const a = await named('a');
+  const b = await named('b');
+  const { ports } = await start({
+    http: {
+      routers: { all: { rule: 'PathPrefix(`/`)', service: 'sticky', middlewares: ['retry'] } },
+      middlewares: { retry: { retry: { attempts: 2, initialInterval: '0s' } } },
+      services: { sticky: { loadBalancer: { servers: [{ url: a.url }, { url: b.url }], sticky: { cookie: { name: 'pin', httpOnly: true, sameSite: 'lax' } } } } },
+    },
+  });
+  const port = ports.get('web')!;
+  const first = await fetch(`http://127.0.0.1:${port}/`);
+  const cookie = first.headers.get('set-cookie')!;
+  assert.match(cookie, /^pin=[0-9a-f]+; Path=\/; HttpOnly; SameSite=Lax/);
+  const pinnedTo = first.headers.get('x-server');
+  await first.arrayBuffer();
+  const jar = cookie.split(';')[0]!;
+  for (let i = 0; i < 5; i++) assert.equal((await get(port, '/', { headers: { cookie: jar } })).server, pinnedTo);
+  const pinned = pinnedTo === 'a' ? a : b;
+  await pinned.close();
+  servers.splice(servers.indexOf(pinned), 1);
+  // The pinned server is gone: the retry reaches the other one and the client is re-pinned.
+  const repinned = await fetch(`http://127.0.0.1:${port}/`, { headers: { cookie: jar } });
+  assert.equal(repinned.status, 200);
+  assert.equal(repinned.headers.get('x-server'), pinnedTo === 'a' ? 'b' : 'a');
+  assert.match(repinned.headers.get('set-cookie') ?? '', /^pin=/);
+  await repinned.arrayBuffer();
+});
+
+test('a server failing its health check leaves rotation within two intervals and returns after recovering', async () => {
+  let healthy = true;
+  const flaky = await startServer((req, res) => {
+    if (req.url === '/health') res.writeHead(healthy ? 200 : 503).end();
+    else res.writeHead(200, { 'x-server': 'flaky' }).end('{}');
+  });
+  servers.push(flaky);
+  const steady = await named('steady');
+  const { ports } = await start({
+    http: {
+      routers: { all: { rule: 'PathPrefix(`/`)', service: 'svc' } },
+      services: { svc: { loadBalancer: { servers: [{ url: flaky.url }, { url: steady.url }], healthCheck: { path: '/health', interval: '50ms', timeout: '40ms' } } } },
+    },
+  });
+  const port = ports.get('web')!;
+  const seen = async (n: number) => {
+    const names = new Set<string>();
+    for (let i = 0; i < n; i++) names.add((await get(port, '/')).server!);
+    return names;
+  };
+  assert.deepEqual([...(await seen(4))].sort(), ['flaky', 'steady']);
+  healthy = false;
+  await new Promise((r) => setTimeout(r, 110));
+  assert.deepEqual([...(await seen(6))], ['steady']);
+  healthy = true;
+  await new Promise((r) => setTimeout(r, 110));
+  assert.deepEqual([...(await seen(4))].sort(), ['flaky', 'steady']);
+});
+
+test('retry: a GET goes to the next server; a POST that reached a server is never sent twice', async () => {
+  let postsOnBroken = 0;
+  const broken = await startServer((req) => {
+    if (req.method === 'POST') postsOnBroken++;
+    req.socket.destroy(); // reset mid-exchange: the request did reach this server
+  });
+  servers.push(broken);
+  const good = await named('good');
+  const down = await closedPort();
+  const { ports } = await start({
+    http: {
+      routers: { reset: { rule: 'PathPrefix(`/reset`)', service: 'reset', middlewares: ['retry'] }, refused: { rule: 'PathPrefix(`/refused`)', service: 'refused', middlewares: ['retry'] } },
+      middlewares: { retry: { retry: { attempts: 3, initialInterval: '0s' } } },
+      services: {
+        reset: { loadBalancer: { servers: [{ url: broken.url }, { url: good.url }] } },
+        refused: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${down}` }, { url: good.url }] } },
+      },
+    },
+  });
+  const port = ports.get('web')!;
+  for (let i = 0; i < 4; i++) assert.equal((await get(port, '/reset')).server, 'good', 'GETs retried on the good server');
+  const posts = [];
+  for (let i = 0; i < 4; i++) posts.push(await get(port, '/reset', { method: 'POST', body: 'x' }));
+  assert.equal(postsOnBroken, 2, 'round robin sent 2 of the 4 POSTs to the broken server, once each');
+  assert.equal(posts.filter((p) => p.status === 502).length, 2, 'and those answer 502 rather than being sent again');
+  for (let i = 0; i < 4; i++) {
+    const post = await get(port, '/refused', { method: 'POST', body: 'y' });
+    assert.equal(post.server, 'good', 'a refused connection never carried the POST: it is safe to send to the next server');
+    assert.equal(post.body.body, 'y');
+  }
+});
+
+test('TLS with SNI and TLS 1.2 minimum; HTTP is redirected to HTTPS', async () => {
+  const app = await named('secure-app');
+  const cert = makeCertificate(tmp, ['shop.test', '*.shop.test']);
+  const { ports } = await start(
+    {
+      http: { routers: { app: { rule: 'HostRegexp(`^(.+\\.)?shop\\.test$`)', service: 'app', tls: {}, entryPoints: ['websecure'] } }, services: { app: { loadBalancer: { servers: [{ url: app.url }] } } } },
+      tls: { certificates: [cert] },
+    },
+    { web: { address: '127.0.0.1:0', http: { redirections: { entryPoint: { to: 'websecure', scheme: 'https' } } } }, websecure: { address: '127.0.0.1:0' } },
+  );
+  const body = await new Promise<{ status: number; server: string; proto: string; tls: string }>((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port: ports.get('websecure'), path: '/x', servername: 'eu.shop.test', headers: { host: 'eu.shop.test' }, ca: [readFileSync(cert.certFile)] }, (res) => {
+      const tls = (res.socket as TLSSocket).getProtocol() ?? '';
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, server: String(res.headers['x-server']), proto: (JSON.parse(text) as { headers: Record<string, string> }).headers['x-forwarded-proto']!, tls }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.deepEqual({ status: body.status, server: body.server, proto: body.proto }, { status: 200, server: 'secure-app', proto: 'https' });
+  assert.match(body.tls, /^TLSv1\.[23]$/);
+  await assert.rejects(
+    new Promise((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port: ports.get('websecure'), path: '/', servername: 'shop.test', maxVersion: 'TLSv1.1', minVersion: 'TLSv1', rejectUnauthorized: false }, resolve);
+      req.on('error', reject);
+      req.end();
+    }),
+    /protocol|version/i,
+  );
+  const redirect = await withHost(ports.get('web')!, '/a?b=1', 'shop.test');
+  assert.equal(redirect.status, 301);
+  assert.equal(redirect.location, `https://shop.test:${ports.get('websecure')}/a?b=1`);
+});
+
+test('a reload under load fails no request; an invalid version is rejected and the running one kept', async () => {
+  const a = await named('a');
+  const b = await named('b');
+  const config = (url: string): DynamicConfig => ({ http: { routers: { all: { rule: 'PathPrefix(`/`)', service: 'svc' } }, services: { svc: { loadBalancer: { servers: [{ url }] } } } } });
+  const { gateway, ports } = await start(config(a.url));
+  const port = ports.get('web')!;
+  const load = autocannon({ url: `http://127.0.0.1:${port}/`, connections: 10, duration: 1.5 });
+  let version = 1;
+  const reloads = setInterval(() => gateway.applyConfig(config(++version % 2 === 0 ? b.url : a.url)), 50);
+  const result = await load;
+  clearInterval(reloads);
+  assert.ok(version > 10, `reloaded ${version} times`);
+  assert.ok(result.requests.total > 100);
+  assert.equal(result.errors + result.non2xx + result.timeouts, 0, 'no request failed across the reloads');
+
+  const before = gateway.configStatus.version;
+  assert.throws(() => gateway.applyConfig({ http: { routers: { all: { rule: 'PathPrefix(`/`', service: 'svc' } }, services: { svc: { loadBalancer: { servers: [{ url: a.url }] } } } } }), /rule column/);
+  assert.equal(gateway.configStatus.version, before);
+  assert.equal(gateway.configStatus.lastReloadSucceeded, false);
+  assert.match(gateway.configStatus.lastError ?? '', /router "all"/);
+  assert.equal((await get(port, '/')).status, 200, 'the running version keeps serving');
+});
