@@ -30,6 +30,8 @@ export interface EntryPointOptions {
   /** Present when the entrypoint serves TLS: picks the certificate for a server name. */
   tls: { sniContext: (serverName: string) => SecureContext | undefined; minVersion: 'TLSv1.2' | 'TLSv1.3' } | null;
   handler: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  /** Protocol upgrades (WebSocket); absent: node:http refuses them. */
+  upgradeHandler?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
 export class EntryPoint {
@@ -66,6 +68,7 @@ export class EntryPoint {
       this.server = http.createServer(serverOptions, options.handler);
     }
     this.server.on('clientError', answerMalformedRequest);
+    if (options.upgradeHandler) this.server.on('upgrade', options.upgradeHandler);
     const maxRequests = options.config.transport?.keepAliveMaxRequests;
     if (maxRequests !== undefined && maxRequests > 0) this.server.maxRequestsPerSocket = maxRequests;
     const grace = options.config.transport?.lifeCycle?.graceTimeOut;

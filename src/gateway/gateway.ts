@@ -2,8 +2,10 @@
 // (/healthz, /readyz, /stampsz). A new config version is compiled off the request path and swapped
 // in with one assignment; a request runs entirely on the version it started with. A version that
 // fails to compile is rejected and the running one stays.
+import { ServerResponse } from 'node:http';
 import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { DynamicConfig } from '../config/schema/dynamic.ts';
 import type { StaticConfig } from '../config/schema/static.ts';
 import { checkReadiness, type ReadinessTarget, type ReadyzBody } from '../observe/readiness.ts';
@@ -110,6 +112,7 @@ export class Gateway {
           config,
           tls: secure ? { sniContext: (serverName) => this.#certificates.contextFor(serverName), minVersion: 'TLSv1.2' } : null,
           handler: redirect !== null ? (req, res) => redirect(req, res) : (req, res) => this.#handle(name, secure, trustForwarded, req, res),
+          upgradeHandler: (req, socket, head) => this.#handleUpgrade(name, secure, trustForwarded, req, socket, head),
         });
         this.entryPoints.set(name, entryPoint);
         addresses.set(name, await entryPoint.listen());
@@ -171,6 +174,35 @@ export class Gateway {
       // A bug must cost one request, never the process.
       this.#log(`500 internal error: ${(error as Error).stack ?? String(error)}`);
       sendProblem(res, problem('internal-error', 'Internal gateway error', 500, 'the gateway failed to handle this request; the error is in its log'));
+    }
+  }
+
+  /**
+   * A protocol upgrade goes through the same routers and middlewares as any request. Its response
+   * object writes straight to the client socket, so a middleware can still refuse it (401, 429…);
+   * the service then joins the sockets (tunnel-exchange.ts).
+   */
+  #handleUpgrade(entryPoint: string, secure: boolean, trustForwarded: (address: string) => boolean, req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    // An answer written by the gateway itself (a refusal) ends the connection.
+    res.once('finish', () => socket.end());
+    const exchange = createExchange(req, res, entryPoint, secure, trustForwarded);
+    if (exchange === null) return;
+    exchange.upgrade = { socket, head };
+    try {
+      const routing = this.#current!.routing.get(entryPoint);
+      const router = routing?.table.match(exchange);
+      if (router === undefined) {
+        sendProblem(res, problem('no-route', 'No route', 404, `no router on entrypoint ${JSON.stringify(entryPoint)} matches ${exchange.method} ${exchange.host}${exchange.path}`, { requestId: exchange.requestId }));
+        return;
+      }
+      routing!.handlers.get(router)!(exchange);
+    } catch (error) {
+      this.#log(`500 internal error (upgrade): ${(error as Error).stack ?? String(error)}`);
+      socket.destroy();
     }
   }
 

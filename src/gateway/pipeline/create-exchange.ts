@@ -48,6 +48,7 @@ export function createExchange(req: IncomingMessage, res: ServerResponse, entryP
     stamp: null,
     tenant: null,
     upstream: null,
+    upgrade: null,
     retry: null,
     retries: 0,
     attempted: null,

@@ -3,7 +3,7 @@
 // service. Fields that most requests never use stay null, so the common request allocates little.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { QueryParams } from '../rules/query.ts';
-import type { Writable } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import type { UpstreamServer } from '../balancer/upstream-server.ts';
 
 /**
@@ -54,6 +54,8 @@ export interface Exchange {
   tenant: string | null;
   /** Upstream server URL finally used. */
   upstream: string | null;
+  /** For a protocol upgrade (WebSocket): the client's socket and the bytes read past the head. */
+  upgrade: { socket: Duplex; head: Buffer } | null;
   /** Set by the retry middleware: how the service may try again. */
   retry: RetryPolicy | null;
   /** Number of retries made. */

@@ -8,6 +8,7 @@ import { problem, sendProblem, type Problem } from '../../shared/problem.ts';
 import type { UpstreamServer } from '../balancer/upstream-server.ts';
 import type { Exchange, ResponseHead } from '../pipeline/exchange.ts';
 import { upstreamRequestHeaders, downstreamResponseHeaders } from './forward-headers.ts';
+import { tunnelExchange } from './tunnel-exchange.ts';
 
 export interface UpstreamFailure {
   /** 502, 503 (unreachable) or 504 (timeout). */
@@ -26,6 +27,8 @@ export interface UpstreamOutcome {
 }
 
 export interface ForwardSettings {
+  /** How long an upgrade (WebSocket) waits for the server's connection; ordinary requests use the pool's. */
+  connectTimeoutMs: number;
   /** Send the client's Host header (Traefik's passHostHeader, default true); else the server's. */
   passHostHeader: boolean;
   /** Told of every upstream failure that reaches the client, for the operator's log. */
@@ -33,6 +36,10 @@ export interface ForwardSettings {
 }
 
 export function forwardExchange(exchange: Exchange, server: UpstreamServer, settings: ForwardSettings, outcome: UpstreamOutcome): void {
+  if (exchange.upgrade !== null) {
+    tunnelExchange(exchange, server, settings, outcome, settings.connectTimeoutMs);
+    return;
+  }
   const req = exchange.req;
   const headers = upstreamRequestHeaders(req, exchange.requestId, exchange.forwardedTrusted);
   if (exchange.upstreamHeaders !== null) applyHeaderEdits(headers, exchange.upstreamHeaders);

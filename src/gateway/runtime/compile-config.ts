@@ -78,7 +78,7 @@ export function bareName(name: string): string {
 export function compileConfig(config: DynamicConfig, version: number, context: CompileContext): CompiledConfig {
   const http = config.http ?? {};
   const origins = new Set<string>();
-  const settings: ForwardSettings = { passHostHeader: true, log: context.log };
+  const settings: ForwardSettings = { passHostHeader: true, log: context.log, connectTimeoutMs: context.timeouts.connectMs };
   const stampIds: string[] = [];
   const services = new Map<string, Service>();
   const stampsServices: StampsService[] = [];
