@@ -1,0 +1,120 @@
+// `stampgate gateway --config` as a user runs it: Traefik-format files, live reload on file change
+// and SIGHUP, a bad edit rejected with the running config kept, and clear errors for bad files.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startServer, type TestServer } from '../helpers/http-servers.ts';
+import { runStampgate } from '../helpers/stampgate-process.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'stampgate-gwcmd-'));
+const upstreams: TestServer[] = [];
+after(async () => {
+  await Promise.all(upstreams.map((u) => u.close()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function upstream(name: string): Promise<TestServer> {
+  const server = await startServer((req, res) => res.writeHead(200, { 'x-server': name }).end(`${name} ${req.url}`));
+  upstreams.push(server);
+  return server;
+}
+
+function dynamicYaml(routes: Array<{ name: string; prefix: string; url: string }>): string {
+  return [
+    'http:',
+    '  routers:',
+    ...routes.flatMap((r) => [`    ${r.name}:`, `      rule: "PathPrefix(\`${r.prefix}\`)"`, `      service: ${r.name}`]),
+    '  services:',
+    ...routes.flatMap((r) => [`    ${r.name}:`, '      loadBalancer:', '        servers:', `          - url: "${r.url}"`]),
+    '',
+  ].join('\n');
+}
+
+async function text(url: string): Promise<string> {
+  const res = await fetch(url);
+  return `${res.status} ${await res.text()}`;
+}
+
+async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('stampgate gateway: serves the files, reloads on change and SIGHUP, keeps the running config on a bad edit', async () => {
+  const users = await upstream('users');
+  const music = await upstream('music');
+  const port = await freePort();
+  const dynamicFile = join(dir, 'dynamic.yml');
+  writeFileSync(join(dir, 'static.yml'), `entryPoints:\n  web:\n    address: "127.0.0.1:${port}"\nproviders:\n  file:\n    filename: dynamic.yml\n    watch: true\n`);
+  writeFileSync(dynamicFile, dynamicYaml([{ name: 'users', prefix: '/users', url: users.url }]));
+  const gateway = runStampgate(['gateway', '--config', join(dir, 'static.yml')]);
+  try {
+    await gateway.waitForLine(/entrypoint web listening on 127\.0\.0\.1:\d+/);
+    const base = `http://127.0.0.1:${port}`;
+    assert.equal(await text(`${base}/users/1`), '200 users /users/1');
+    assert.match(await text(`${base}/music/1`), /^404 .*no router on entrypoint/);
+
+    writeFileSync(dynamicFile, dynamicYaml([{ name: 'users', prefix: '/users', url: users.url }, { name: 'music', prefix: '/music', url: music.url }]));
+    await gateway.waitForLine(/configuration version 2 applied/);
+    assert.equal(await text(`${base}/music/1`), '200 music /music/1');
+
+    writeFileSync(dynamicFile, 'http:\n  routers:\n    users:\n      rule: "PathPrefix(`/users`)"\n      service: nowhere\n');
+    await gateway.waitForLine(/configuration rejected, version 2 stays in service/);
+    assert.match(gateway.lines.join('\n'), /http\.routers\.users\.service/);
+    assert.equal(await text(`${base}/music/1`), '200 music /music/1', 'the running version keeps serving');
+
+    writeFileSync(dynamicFile, dynamicYaml([{ name: 'music', prefix: '/music', url: music.url }]));
+    await eventually(async () => (await text(`${base}/users/1`)).startsWith('404'), 'the fixed file to replace the users route');
+  } finally {
+    gateway.child.kill('SIGTERM');
+  }
+  assert.equal((await gateway.exited).code, 0);
+});
+
+test('stampgate gateway with watch off reloads on SIGHUP only', async () => {
+  const users = await upstream('users');
+  const music = await upstream('music');
+  const port = await freePort();
+  const dynamicFile = join(dir, 'dynamic-nowatch.yml');
+  writeFileSync(join(dir, 'static-nowatch.yml'), `entryPoints:\n  web:\n    address: "127.0.0.1:${port}"\nproviders:\n  file:\n    filename: dynamic-nowatch.yml\n    watch: false\n`);
+  writeFileSync(dynamicFile, dynamicYaml([{ name: 'users', prefix: '/users', url: users.url }]));
+  const gateway = runStampgate(['gateway', '--config', join(dir, 'static-nowatch.yml')]);
+  try {
+    await gateway.waitForLine(/entrypoint web listening/);
+    const base = `http://127.0.0.1:${port}`;
+    writeFileSync(dynamicFile, dynamicYaml([{ name: 'music', prefix: '/music', url: music.url }]));
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(await text(`${base}/users/1`), '200 users /users/1', 'no watch: the edit is not applied by itself');
+    gateway.child.kill('SIGHUP');
+    await gateway.waitForLine(/configuration version 2 applied/);
+    assert.equal(await text(`${base}/music/1`), '200 music /music/1');
+    assert.match(await text(`${base}/users/1`), /^404/);
+  } finally {
+    gateway.child.kill('SIGTERM');
+  }
+  assert.equal((await gateway.exited).code, 0);
+});
+
+test('stampgate gateway: a bad static file, a missing file and a bad dynamic file stop it with a clear message', async () => {
+  const badStatic = join(dir, 'bad-static.yml');
+  writeFileSync(badStatic, 'entryPoints:\n  web:\n    adress: ":80"\n');
+  const one = runStampgate(['gateway', '--config', badStatic]);
+  assert.equal((await one.exited).code, 2);
+  assert.match(one.lines.join('\n'), /entryPoints\.web\.adress: unknown key "adress" \(did you mean "address"\?\)/);
+
+  const missing = runStampgate(['gateway', '--config', join(dir, 'nope.yml')]);
+  assert.equal((await missing.exited).code, 2);
+  assert.match(missing.lines.join('\n'), /nope\.yml/);
+
+  const port = await freePort();
+  writeFileSync(join(dir, 'static2.yml'), `entryPoints:\n  web:\n    address: "127.0.0.1:${port}"\nproviders:\n  file:\n    filename: dynamic2.yml\n`);
+  writeFileSync(join(dir, 'dynamic2.yml'), 'http:\n  routers:\n    r:\n      rule: "PathPrefix(`/`"\n      service: s\n  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: "http://127.0.0.1:1"\n');
+  const badRule = runStampgate(['gateway', '--config', join(dir, 'static2.yml')]);
+  assert.equal((await badRule.exited).code, 2);
+  assert.match(badRule.lines.join('\n'), /router "r": rule column \d+/);
+});
