@@ -293,3 +293,83 @@ test('a reload under load fails no request; an invalid version is rejected and t
   assert.match(gateway.configStatus.lastError ?? '', /router "all"/);
   assert.equal((await get(port, '/')).status, 200, 'the running version keeps serving');
 });
+
+test('weighted splits by weight across services; failover takes over when the primary is down or answers a chosen status', async () => {
+  const stable = await named('stable');
+  const canary = await named('canary');
+  const failing = await named('failing', 503);
+  const backup = await named('backup');
+  const down = await closedPort();
+  const { ports } = await start({
+    http: {
+      routers: {
+        split: { rule: 'PathPrefix(`/split`)', service: 'split' },
+        byHealth: { rule: 'PathPrefix(`/health-failover`)', service: 'byHealth' },
+        byStatus: { rule: 'PathPrefix(`/status-failover`)', service: 'byStatus' },
+      },
+      services: {
+        split: { weighted: { services: [{ name: 'stable', weight: 3 }, { name: 'canary', weight: 1 }] } },
+        stable: { loadBalancer: { servers: [{ url: stable.url }] } },
+        canary: { loadBalancer: { servers: [{ url: canary.url }] } },
+        byHealth: { failover: { service: 'deadPrimary', fallback: 'backup' } },
+        deadPrimary: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${down}` }], passiveHealthCheck: { maxFails: 1, failTimeout: '10s' } } },
+        byStatus: { failover: { service: 'failing', fallback: 'backup', statusCodes: ['500-599'] } },
+        failing: { loadBalancer: { servers: [{ url: failing.url }] } },
+        backup: { loadBalancer: { servers: [{ url: backup.url }] } },
+      },
+    },
+  });
+  const port = ports.get('web')!;
+  const split: string[] = [];
+  for (let i = 0; i < 8; i++) split.push((await get(port, '/split')).server!);
+  assert.deepEqual(split.filter((s) => s === 'canary').length, 2, `3:1 over 8 requests: ${split.join(' ')}`);
+  // The first request to the dead primary fails and ejects it (passive health); then the fallback serves.
+  assert.equal((await get(port, '/health-failover')).status, 503);
+  assert.equal((await get(port, '/health-failover')).server, 'backup');
+  const byStatus = await get(port, '/status-failover');
+  assert.equal(byStatus.status, 200);
+  assert.equal(byStatus.server, 'backup');
+  const post = await get(port, '/status-failover', { method: 'POST', body: 'x' });
+  assert.equal(post.status, 503, 'a POST whose body went to the primary is not sent to the fallback');
+  assert.equal(post.server, 'failing');
+});
+
+test('mirroring copies requests, with their body, to the mirror; the client only sees the main answer', async () => {
+  const main = await named('main');
+  const seen: Array<{ method: string; url: string; body: string }> = [];
+  const mirror = await startServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      seen.push({ method: req.method!, url: req.url!, body });
+      res.writeHead(500).end('the mirror answer is discarded');
+    });
+  });
+  servers.push(mirror);
+  const { ports } = await start({
+    http: {
+      routers: { all: { rule: 'PathPrefix(`/`)', service: 'mirrored' } },
+      services: {
+        mirrored: { mirroring: { service: 'main', mirrors: [{ name: 'shadow', percent: 100 }] } },
+        main: { loadBalancer: { servers: [{ url: main.url }] } },
+        shadow: { loadBalancer: { servers: [{ url: mirror.url }] } },
+      },
+    },
+  });
+  const port = ports.get('web')!;
+  const got = await get(port, '/orders?id=1');
+  assert.equal(got.server, 'main');
+  const posted = await get(port, '/orders', { method: 'POST', body: '{"n":1}' });
+  assert.equal(posted.body.body, '{"n":1}', 'the main service gets the body');
+  for (let i = 0; i < 50 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(seen, [
+    { method: 'GET', url: '/orders?id=1', body: '' },
+    { method: 'POST', url: '/orders', body: '{"n":1}' },
+  ]);
+});
+
+test('a service cycle and an unknown middleware kind are rejected when compiling', async () => {
+  const gateway = new Gateway({ staticConfig: { entryPoints: { web: { address: '127.0.0.1:0' } } } });
+  assert.throws(() => gateway.applyConfig({ http: { services: { a: { weighted: { services: [{ name: 'b', weight: 1 }] } }, b: { failover: { service: 'a', fallback: 'a' } } } } }), /service cycle: a → b → a/);
+  assert.throws(() => gateway.applyConfig({ http: { routers: { r: { rule: 'Path(`/`)', service: 'nope' } } } }), /http\.routers\.r\.service: service "nope" is not defined/);
+});

@@ -65,7 +65,7 @@ export function createGatewayApi(gateway: Gateway, options: GatewayApiOptions = 
 }
 
 function answer(gateway: Gateway, req: IncomingMessage, res: ServerResponse): void {
-  const target = req.url ?? '/';
+  const target = originForm(req.url ?? '/');
   const queryAt = target.indexOf('?');
   const path = queryAt < 0 ? target : target.slice(0, queryAt);
   const route = resolve(path);
@@ -91,6 +91,17 @@ function answer(gateway: Gateway, req: IncomingMessage, res: ServerResponse): vo
   }
   if (result.headers !== undefined) for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
   sendJson(res, 200, result.body);
+}
+
+/** `http://host:8080/api/overview?x` (absolute-form, as sent to a proxy) → `/api/overview?x`. */
+function originForm(target: string): string {
+  if (target.startsWith('/')) return target;
+  try {
+    const url = new URL(target);
+    return url.pathname + url.search;
+  } catch {
+    return target; // matches no resource: a 404
+  }
 }
 
 type Route = 'ping' | { collection: Collection; name?: undefined } | { item: Item; name: string };

@@ -49,6 +49,8 @@ export function createExchange(req: IncomingMessage, res: ServerResponse, entryP
     tenant: null,
     upstream: null,
     upgrade: null,
+    statusFallback: null,
+    bufferedBody: null,
     retry: null,
     retries: 0,
     attempted: null,

@@ -56,6 +56,10 @@ export interface Exchange {
   upstream: string | null;
   /** For a protocol upgrade (WebSocket): the client's socket and the bytes read past the head. */
   upgrade: { socket: Duplex; head: Buffer } | null;
+  /** Set by a failover service: the handler to use instead when the primary answers this status. */
+  statusFallback: ((status: number) => Handler | null) | null;
+  /** The request body, when a service had to read it whole (mirroring); forwarded instead of the stream. */
+  bufferedBody: Buffer | null;
   /** Set by the retry middleware: how the service may try again. */
   retry: RetryPolicy | null;
   /** Number of retries made. */

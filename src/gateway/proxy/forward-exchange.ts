@@ -48,7 +48,8 @@ export function forwardExchange(exchange: Exchange, server: UpstreamServer, sett
   const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
   exchange.upstream = server.url;
   server.inFlight++;
-  server.pool.dispatch({ path, method: exchange.method, headers, body: hasBody ? req : null, upgrade: null }, new ForwardHandler(exchange, server, settings, outcome));
+  const body = exchange.bufferedBody ?? (hasBody ? req : null);
+  server.pool.dispatch({ path, method: exchange.method, headers, body, upgrade: null }, new ForwardHandler(exchange, server, settings, outcome));
 }
 
 /** Applies middleware edits to the flat upstream header list: set (replace all) or remove. */

@@ -16,6 +16,10 @@ import { PassiveHealth } from '../health/passive-health.ts';
 import { LoadBalancerService } from '../services/load-balancer-service.ts';
 import type { Service } from '../services/service.ts';
 import { StampsService, type StampRuntime } from '../services/stamps-service.ts';
+import { FailoverService } from '../services/failover-service.ts';
+import { MirroringService } from '../services/mirroring-service.ts';
+import { WeightedService } from '../services/weighted-service.ts';
+import { statusMatcher } from '../middleware/status-ranges.ts';
 import { compileStampKeys, defaultStampKeys } from '../stamps/stamp-keys.ts';
 import type { TenantDirectory } from '../stamps/tenant-directory.ts';
 import type { PoolRegistry } from './pool-registry.ts';
@@ -133,14 +137,44 @@ export function compileConfig(config: DynamicConfig, version: number, context: C
     return service;
   };
 
-  for (const [name, definition] of Object.entries(http.services ?? {})) {
-    if (definition.loadBalancer) services.set(name, loadBalancer(name, definition.loadBalancer, serversOf(definition.loadBalancer.servers)));
-    else if (definition.stamps) services.set(name, stampsService(name, definition.stamps));
-    else {
-      const kind = Object.keys(definition)[0];
-      throw new ConfigCompileError(`http.services.${name}.${kind}: this service kind is not supported by this Stampgate version yet (supported: loadBalancer, stamps)`);
-    }
-  }
+  // Services are built on first use, so weighted, failover and mirroring can name services defined after them.
+  const serviceConfigs = http.services ?? {};
+  const buildService = (name: string, path: string[]): Service => {
+    const existing = services.get(name);
+    if (existing) return existing;
+    const definition = serviceConfigs[name];
+    const where = `http.services.${path[0] ?? name}`;
+    if (definition === undefined) throw new ConfigCompileError(`${where}: service ${JSON.stringify(name)} is not defined (used by ${path.join(' → ')})`);
+    if (path.includes(name)) throw new ConfigCompileError(`service cycle: ${[...path, name].join(' → ')}`);
+    const child = (reference: string) => buildService(bareName(reference), [...path, name]);
+    let service: Service;
+    if (definition.loadBalancer) service = loadBalancer(name, definition.loadBalancer, serversOf(definition.loadBalancer.servers));
+    else if (definition.stamps) service = stampsService(name, definition.stamps);
+    else if (definition.weighted) {
+      if (definition.weighted.sticky !== undefined) throw new ConfigCompileError(`http.services.${name}.weighted.sticky: not supported by this Stampgate version yet`);
+      service = new WeightedService(name, definition.weighted.services.map((s) => ({ service: child(s.name), weight: s.weight })));
+    } else if (definition.failover) {
+      const { service: primary, fallback, statusCodes } = definition.failover;
+      let failOn: ((status: number) => boolean) | null;
+      try {
+        failOn = statusCodes === undefined ? null : statusMatcher(statusCodes, `http.services.${name}.failover.statusCodes`);
+      } catch (error) {
+        throw new ConfigCompileError((error as Error).message);
+      }
+      service = new FailoverService(name, child(primary), child(fallback), failOn);
+    } else if (definition.mirroring) {
+      const mirroring = definition.mirroring;
+      const mirrors = mirroring.mirrors.map((m, i) => {
+        const target = child(m.name);
+        if (!(target instanceof LoadBalancerService)) throw new ConfigCompileError(`http.services.${name}.mirroring.mirrors[${i}]: a mirror must be a loadBalancer service, ${JSON.stringify(m.name)} is ${target.kind}`);
+        return { service: target, percent: m.percent };
+      });
+      service = new MirroringService(name, child(mirroring.service), mirrors, { mirrorBody: mirroring.mirrorBody ?? true, maxBodySize: mirroring.maxBodySize !== undefined && mirroring.maxBodySize >= 0 ? mirroring.maxBodySize : 1024 * 1024 });
+    } else throw new ConfigCompileError(`http.services.${name}: expected one of loadBalancer, weighted, mirroring, failover, stamps`);
+    services.set(name, service);
+    return service;
+  };
+  for (const name of Object.keys(serviceConfigs)) buildService(name, []);
 
   // Middlewares are built once each; chains are composed from the built ones.
   const middlewareConfigs = http.middlewares ?? {};

@@ -87,17 +87,33 @@ export class LoadBalancerService implements Service, UpstreamOutcome {
     if (this.#failureStatus?.(status)) this.#observer?.failure(server, performance.now());
     else this.#observer?.success(server);
     const retryOn = exchange.retry?.retryOnStatus;
-    return retryOn != null && retryOn(status) && this.#retry(exchange, server, false);
+    if (retryOn != null && retryOn(status) && this.#retry(exchange, server, false)) return true;
+    const fallback = exchange.statusFallback?.(status);
+    if (fallback != null && this.#canResend(exchange, false)) {
+      exchange.statusFallback = null; // one failover per request
+      fallback(exchange);
+      return true;
+    }
+    return false;
+  }
+
+  /** A server for a copy of this exchange (mirroring), without forwarding anything. */
+  pickServer(exchange: Exchange): UpstreamServer | undefined {
+    return this.#balancer.pick(exchange);
+  }
+
+  /** Whether the request can be sent again: its body is not consumed, and sending twice is harmless or allowed. */
+  #canResend(exchange: Exchange, notSent: boolean): boolean {
+    const bodyAvailable = exchange.bufferedBody !== null || !exchange.req.readableDidRead;
+    const safe = notSent || idempotentMethods.has(exchange.method) || exchange.retry?.retryNonIdempotent === true;
+    return bodyAvailable && safe;
   }
 
   /** Sends the exchange to another server when the policy and the request allow it. */
   #retry(exchange: Exchange, server: UpstreamServer, notSent: boolean): boolean {
     const policy = exchange.retry;
     if (policy === null || exchange.retries + 1 >= policy.attempts) return false;
-    const req = exchange.req;
-    const bodyUnread = !req.readableDidRead;
-    const safeToResend = notSent || idempotentMethods.has(exchange.method) || policy.retryNonIdempotent;
-    if (!bodyUnread || !safeToResend) return false;
+    if (!this.#canResend(exchange, notSent)) return false;
     (exchange.attempted ??= new Set()).add(server);
     exchange.retries++;
     const delay = policy.initialIntervalMs * 2 ** (exchange.retries - 1);

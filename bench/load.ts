@@ -1,0 +1,154 @@
+// The load generator: wrk when it is on PATH (one thread, as the reference figures), else
+// autocannon in its own Node.js process. Both report the same LoadResult; every run is bounded
+// in time (its duration plus a margin, then it is killed).
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startProcess } from './processes.ts';
+import type { LoadRequest } from './scenarios.ts';
+import { findTool, versionLine, wrk as wrkTool } from './system-packages.ts';
+
+export interface LoadSettings {
+  connections: number;
+  durationS: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  durationS: number;
+  rps: number;
+  p50Us: number;
+  p99Us: number;
+  /** Socket errors, timeouts and non-2xx/3xx answers. */
+  errors: number;
+  /** The errors by kind, e.g. "read 3, status 10"; '' when none. */
+  errorDetail: string;
+}
+
+export interface LoadGenerator {
+  name: 'wrk' | 'autocannon';
+  /** e.g. "wrk 4.1.0 -t1 -c50" */
+  description: string;
+  run(url: string, request: LoadRequest, settings: LoadSettings): Promise<LoadResult>;
+}
+
+const marker = 'BENCH_RESULT ';
+
+export function chooseLoadGenerator(forced: 'wrk' | 'autocannon' | null, tmpDir: string, connections: number): LoadGenerator {
+  const wrkPath = findTool(wrkTool);
+  if (forced === 'wrk' && wrkPath === null) throw new Error('--load wrk given, but wrk is not installed (apt-get install wrk)');
+  if (wrkPath !== null && forced !== 'autocannon') return wrkGenerator(wrkPath, tmpDir, connections);
+  return autocannonGenerator(tmpDir, connections);
+}
+
+function wrkGenerator(binary: string, tmpDir: string, connections: number): LoadGenerator {
+  const version = /wrk\s+(?:\S*\/)?(\d[\w.]*)/.exec(versionLine(binary, ['-v']))?.[1] ?? '';
+  let scripts = 0;
+  return {
+    name: 'wrk',
+    description: `wrk ${version} -t1 -c${connections}`.replace('  ', ' '),
+    async run(url, request, settings) {
+      const script = path.join(tmpDir, `wrk-${++scripts}.lua`);
+      writeFileSync(script, wrkScript(request, tmpDir, scripts));
+      const args = ['-t1', `-c${settings.connections}`, `-d${settings.durationS}s`, '--timeout', '5s', '-s', script, new URL(request.path, url).href];
+      const fields = await runAndParse('wrk', binary, args, settings.durationS);
+      const requests = Number(fields.requests);
+      const durationS = Number(fields.duration_us) / 1e6;
+      const errorKinds = { connect: fields.connect, read: fields.read, write: fields.write, status: fields.status, timeout: fields.timeout };
+      return {
+        requests,
+        durationS,
+        rps: requests / durationS,
+        p50Us: Number(fields.p50_us),
+        p99Us: Number(fields.p99_us),
+        errors: Object.values(errorKinds).reduce((sum: number, n) => sum + Number(n), 0),
+        errorDetail: describeErrors(errorKinds),
+      };
+    },
+  };
+}
+
+/** A wrk Lua script that sets the request and prints the summary as one JSON line. */
+function wrkScript(request: LoadRequest, tmpDir: string, n: number): string {
+  const lines = [`wrk.method = "${request.method}"`];
+  for (const [name, value] of Object.entries(request.headers)) lines.push(`wrk.headers[${luaString(name)}] = ${luaString(value)}`);
+  if (request.body) {
+    const bodyFile = path.join(tmpDir, `wrk-${n}.body`);
+    writeFileSync(bodyFile, request.body);
+    lines.push(`local f = assert(io.open(${luaString(bodyFile)}, "rb"))`, 'wrk.body = f:read("*a")', 'f:close()');
+  }
+  lines.push(
+    'done = function(summary, latency, requests)',
+    '  local e = summary.errors',
+    `  io.write(string.format('${marker}{"requests":%.0f,"duration_us":%.0f,"p50_us":%.0f,"p99_us":%.0f,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}\\n',`,
+    '    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), e.connect, e.read, e.write, e.status, e.timeout))',
+    'end',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+function luaString(text: string): string {
+  return JSON.stringify(text); // a JSON string of printable ASCII is a valid Lua string
+}
+
+const autocannonRunner = fileURLToPath(new URL('./load-autocannon.ts', import.meta.url));
+
+function autocannonGenerator(tmpDir: string, connections: number): LoadGenerator {
+  let runs = 0;
+  return {
+    name: 'autocannon',
+    description: `autocannon (own process) -c${connections}`,
+    async run(url, request, settings) {
+      const optionsFile = path.join(tmpDir, `autocannon-${++runs}.json`);
+      writeFileSync(
+        optionsFile,
+        JSON.stringify({
+          url: new URL(request.path, url).href,
+          connections: settings.connections,
+          duration: settings.durationS,
+          method: request.method,
+          headers: request.headers,
+          body: request.body?.toString('utf8'),
+        }),
+      );
+      const fields = await runAndParse('autocannon', process.execPath, [autocannonRunner, optionsFile], settings.durationS);
+      const requests = Number(fields.requests);
+      const durationS = Number(fields.durationS);
+      const errorKinds = { errors: fields.errors, timeouts: fields.timeouts, status: fields.non2xx };
+      return {
+        requests,
+        durationS,
+        rps: requests / durationS,
+        p50Us: Number(fields.p50Us),
+        p99Us: Number(fields.p99Us),
+        errors: Object.values(errorKinds).reduce((sum: number, n) => sum + Number(n), 0),
+        errorDetail: describeErrors(errorKinds),
+      };
+    },
+  };
+}
+
+/** Runs a load process, kills it if it overruns, and returns the fields of its result line. */
+async function runAndParse(name: string, command: string, args: string[], durationS: number): Promise<Record<string, number>> {
+  let resultLine: string | null = null;
+  const proc = await startProcess(name, command, args, {
+    onStdoutLine(line) {
+      if (line.startsWith(marker)) resultLine = line.slice(marker.length);
+    },
+  });
+  const limitMs = (durationS + 15) * 1000;
+  const timer = setTimeout(() => void proc.stop(), limitMs);
+  await proc.exited;
+  clearTimeout(timer);
+  if (resultLine === null) {
+    throw new Error(`${name} ${proc.exitDescription ?? 'ended'} without a result (limit ${limitMs / 1000} s):\n${proc.tail()}`);
+  }
+  return JSON.parse(resultLine) as Record<string, number>;
+}
+
+function describeErrors(kinds: Record<string, number | undefined>): string {
+  return Object.entries(kinds)
+    .filter(([, n]) => Number(n) > 0)
+    .map(([kind, n]) => `${kind} ${n}`)
+    .join(', ');
+}

@@ -1,0 +1,43 @@
+// Caddy's reverse_proxy with its defaults, admin endpoint and automatic HTTPS off. Caddy is Go: it
+// uses every core (GOMAXPROCS) unless told otherwise, as an operator would run it.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { freePort, host } from '../net.ts';
+import { startProcess } from '../processes.ts';
+import { caddy as caddyTool, versionLine } from '../system-packages.ts';
+import { plainProxyOnly, type Target } from './types.ts';
+
+export const caddy: Target = {
+  name: 'caddy',
+  kind: 'native-peer',
+  description: 'Caddy reverse_proxy, defaults, logs at ERROR',
+  tool: caddyTool,
+  version: (binary) => (binary ? versionLine(binary, ['version']).split(' ')[0] ?? '' : ''),
+  unsupported: plainProxyOnly,
+  async start({ upstream, tmpDir, binary }) {
+    const port = await freePort();
+    const dir = path.join(tmpDir, 'target-caddy');
+    mkdirSync(dir, { recursive: true });
+    const conf = path.join(dir, 'caddy.json');
+    const config = {
+      admin: { disabled: true, config: { persist: false } },
+      logging: { logs: { default: { level: 'ERROR' } } },
+      apps: {
+        http: {
+          servers: {
+            bench: {
+              listen: [`${host}:${port}`],
+              automatic_https: { disable: true },
+              routes: [{ handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: `${host}:${upstream.port}` }] }] }],
+            },
+          },
+        },
+      },
+    };
+    writeFileSync(conf, JSON.stringify(config, null, 2));
+    // Caddy keeps state under $HOME / XDG folders: point them at this run's folder.
+    const env = { ...process.env, HOME: dir, XDG_DATA_HOME: path.join(dir, 'data'), XDG_CONFIG_HOME: path.join(dir, 'config') };
+    const proc = await startProcess('caddy', binary ?? 'caddy', ['run', '--config', conf], { env });
+    return { url: `http://${host}:${port}`, processes: [proc] };
+  },
+};

@@ -1,0 +1,15 @@
+// http-proxy (node-http-proxy) on node:http, with a keep-alive agent to the upstream.
+import http from 'node:http';
+import httpProxy from 'http-proxy';
+import { announce, listenPort, upstreamUrl } from './common.ts';
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const proxy = httpProxy.createProxyServer({ target: upstreamUrl(), agent });
+proxy.on('error', (error, _req, res) => {
+  process.stderr.write(`proxy error: ${error.message}\n`);
+  if (res instanceof http.ServerResponse && !res.headersSent) res.writeHead(502).end();
+  else res.destroy();
+});
+const server = http.createServer((req, res) => proxy.web(req, res));
+server.keepAliveTimeout = 75_000;
+server.listen(listenPort(), '127.0.0.1', () => announce(server.address()));
