@@ -13,6 +13,8 @@ import { StampRequestCounters } from '../observe/stamp-request-counters.ts';
 import { problem, sendProblem } from '../shared/problem.ts';
 import { sendJson } from '../shared/send-json.ts';
 import { defaultUpstreamTimeouts, type UpstreamTimeouts } from './balancer/upstream-server.ts';
+import type { EntryPointConfig } from '../config/schema/static.ts';
+import { createGatewayApi } from './api/gateway-api.ts';
 import { EntryPoint } from './entrypoint.ts';
 import { compileAddressRanges } from './middleware/ip-ranges.ts';
 import { redirectionFor } from './entrypoint-redirection.ts';
@@ -23,8 +25,8 @@ import { TenantDirectory } from './stamps/tenant-directory.ts';
 import { TlsCertificates } from './tls-certificates.ts';
 
 export interface GatewayOptions {
-  /** The static configuration: entrypoints (Traefik's format). */
-  staticConfig: Pick<StaticConfig, 'entryPoints'>;
+  /** The static configuration: entrypoints, and `api` / `ping` when they are served (Traefik's format). */
+  staticConfig: Pick<StaticConfig, 'entryPoints'> & Partial<Pick<StaticConfig, 'api' | 'ping'>>;
   timeouts?: Partial<UpstreamTimeouts>;
   /** Time each stamp's readiness probe gets in /readyz (default 1000 ms). */
   readinessTimeoutMs?: number;
@@ -50,12 +52,15 @@ export class Gateway {
   #current: CompiledConfig | null = null;
   #certificates: TlsCertificates = new TlsCertificates([]);
   #status: ConfigStatus = { version: 0, lastReloadAt: null, lastReloadSucceeded: false, lastError: null };
+  /** The read-only API (Traefik's), for the internal entrypoint and routers to `api@internal`. */
+  readonly #apiHandler: (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
   constructor(options: GatewayOptions) {
     this.#options = options;
     this.#timeouts = { ...defaultUpstreamTimeouts, ...options.timeouts };
     this.#pools = new PoolRegistry(this.#timeouts);
     this.#log = options.log ?? (() => {});
+    this.#apiHandler = createGatewayApi(this, { log: this.#log });
   }
 
   get config(): CompiledConfig | null {
@@ -80,6 +85,10 @@ export class Gateway {
         directory: this.directory,
         countStamp: (index) => this.counters.increment(index),
         log: this.#log,
+        internalServices: new Map([
+          ['api@internal', (exchange) => this.#apiHandler(exchange.req, exchange.res)],
+          ['ping@internal', (exchange) => this.#apiHandler(Object.assign(exchange.req, { url: '/ping' }), exchange.res)],
+        ]),
       });
     } catch (error) {
       this.#status = { ...this.#status, lastReloadAt: at, lastReloadSucceeded: false, lastError: (error as Error).message };
@@ -101,7 +110,13 @@ export class Gateway {
     const addresses = new Map<string, AddressInfo>();
     const tlsEntryPoints = new Set(this.#entryPointInfo(null).filter((e) => e.tls).map((e) => e.name));
     try {
-      for (const [name, config] of Object.entries(this.#options.staticConfig.entryPoints)) {
+      for (const [name, config] of Object.entries(this.#internalEntryPoints())) {
+        const internal = this.#internalHandler(name);
+        const entryPoint = new EntryPoint({ name, config, tls: null, handler: internal });
+        this.entryPoints.set(name, entryPoint);
+        addresses.set(name, await entryPoint.listen());
+      }
+      for (const [name, config] of Object.entries(this.#routedEntryPoints())) {
         const secure = tlsEntryPoints.has(name);
         if (secure && this.#certificates.size === 0) throw new Error(`entrypoint ${name} serves TLS but the dynamic configuration has no tls.certificates`);
         const redirect = redirectionFor(name, this.#options.staticConfig.entryPoints, (to) => (this.entryPoints.get(to)?.server.address() as AddressInfo | null)?.port);
@@ -149,7 +164,44 @@ export class Gateway {
     for (const router of Object.values((config ?? this.#lastConfigRouters()).http?.routers ?? {})) {
       if (router.tls !== undefined) for (const ep of router.entryPoints ?? []) tlsByRouter.add(ep);
     }
-    return Object.entries(this.#options.staticConfig.entryPoints).map(([name, ep]) => ({ name, tls: ep.http?.tls !== undefined || tlsByRouter.has(name), middlewares: ep.http?.middlewares ?? [] }));
+    return Object.entries(this.#routedEntryPoints()).map(([name, ep]) => ({ name, tls: ep.http?.tls !== undefined || tlsByRouter.has(name), middlewares: ep.http?.middlewares ?? [] }));
+  }
+
+  /**
+   * The entrypoint that serves the API (`api.insecure`) and /ping: `traefik`, as in Traefik. It takes
+   * no routers. When the static config does not define it, it listens on 127.0.0.1:8080 — loopback,
+   * not every interface as Traefik does: the API is for operators, not the internet.
+   */
+  #internalEntryPoints(): Record<string, EntryPointConfig> {
+    const { api, ping, entryPoints } = this.#options.staticConfig;
+    const internal = (api?.insecure === true || (ping !== undefined && (ping.entryPoint ?? 'traefik') === 'traefik')) ? ['traefik'] : [];
+    return Object.fromEntries(internal.map((name) => [name, entryPoints[name] ?? { address: '127.0.0.1:8080' }]));
+  }
+
+  /** Whether /ping is answered on this ordinary entrypoint (`ping.entryPoint` naming it). */
+  #pingHere(entryPoint: string): boolean {
+    const ping = this.#options.staticConfig.ping;
+    return ping !== undefined && ping.entryPoint === entryPoint && entryPoint !== 'traefik';
+  }
+
+  #routedEntryPoints(): Record<string, EntryPointConfig> {
+    const internal = this.#internalEntryPoints();
+    return Object.fromEntries(Object.entries(this.#options.staticConfig.entryPoints).filter(([name]) => !(name in internal)));
+  }
+
+  /** /ping and, with `api.insecure`, the read-only API; nothing else on the internal entrypoint. */
+  #internalHandler(name: string): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+    const { api, ping } = this.#options.staticConfig;
+    const servesApi = api?.insecure === true && name === 'traefik';
+    const servesPing = ping !== undefined && (ping.entryPoint ?? 'traefik') === name;
+    const apiHandler = this.#apiHandler;
+    return (req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/ping') {
+        if (servesPing) return apiHandler(req, res);
+      } else if (servesApi) return apiHandler(req, res);
+      sendProblem(res, problem('not-found', 'Not found', 404, `entrypoint ${JSON.stringify(name)} serves ${[servesApi ? 'the API under /api' : '', servesPing ? '/ping' : ''].filter(Boolean).join(' and ')} only`));
+    };
   }
 
   #lastConfigRouters(): DynamicConfig {
@@ -161,6 +213,7 @@ export class Gateway {
   #handle(entryPoint: string, secure: boolean, trustForwarded: (address: string) => boolean, req: http.IncomingMessage, res: http.ServerResponse): void {
     try {
       if (this.#answerOwnEndpoint(req, res)) return;
+      if (this.#pingHere(entryPoint) && (req.url === '/ping' || req.url?.startsWith('/ping?'))) return this.#apiHandler(req, res);
       const exchange = createExchange(req, res, entryPoint, secure, trustForwarded);
       if (exchange === null) return;
       const routing = this.#current!.routing.get(entryPoint);
@@ -227,6 +280,7 @@ export class Gateway {
 }
 
 const ownEndpoints = ['/healthz', '/readyz', '/stampsz'] as const;
+
 
 function ownEndpoint(target: string): (typeof ownEndpoints)[number] | null {
   for (const endpoint of ownEndpoints) {

@@ -38,8 +38,8 @@ async function named(name: string, status = 200): Promise<TestServer> {
   return server;
 }
 
-async function start(dynamic: DynamicConfig, entryPoints: StaticConfig['entryPoints'] = { web: { address: '127.0.0.1:0' } }): Promise<{ gateway: Gateway; ports: Map<string, number> }> {
-  const gateway = new Gateway({ staticConfig: { entryPoints } });
+async function start(dynamic: DynamicConfig, entryPoints: StaticConfig['entryPoints'] = { web: { address: '127.0.0.1:0' } }, extra: Partial<Pick<StaticConfig, 'api' | 'ping'>> = {}): Promise<{ gateway: Gateway; ports: Map<string, number> }> {
+  const gateway = new Gateway({ staticConfig: { entryPoints, ...extra } });
   gateway.applyConfig(dynamic);
   gateways.push(gateway);
   const addresses = await gateway.listen();
@@ -372,4 +372,33 @@ test('a service cycle and an unknown middleware kind are rejected when compiling
   const gateway = new Gateway({ staticConfig: { entryPoints: { web: { address: '127.0.0.1:0' } } } });
   assert.throws(() => gateway.applyConfig({ http: { services: { a: { weighted: { services: [{ name: 'b', weight: 1 }] } }, b: { failover: { service: 'a', fallback: 'a' } } } } }), /service cycle: a → b → a/);
   assert.throws(() => gateway.applyConfig({ http: { routers: { r: { rule: 'Path(`/`)', service: 'nope' } } } }), /http\.routers\.r\.service: service "nope" is not defined/);
+});
+
+test('the read-only API: on the internal entrypoint with api.insecure, and through a router to api@internal behind basicAuth', async () => {
+  const app = await named('app');
+  const { ports } = await start(
+    {
+      http: {
+        routers: {
+          app: { rule: 'PathPrefix(`/`)', priority: 1, service: 'app' },
+          dashboard: { rule: 'PathPrefix(`/api`)', service: 'api@internal', middlewares: ['auth'] },
+        },
+        middlewares: { auth: { basicAuth: { users: ['ops:{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M='] } } },
+        services: { app: { loadBalancer: { servers: [{ url: app.url }] } } },
+      },
+    },
+    { web: { address: '127.0.0.1:0' }, traefik: { address: '127.0.0.1:0' } },
+    { api: { insecure: true }, ping: {} },
+  );
+  const internal = ports.get('traefik')!;
+  const overview = (await (await fetch(`http://127.0.0.1:${internal}/api/overview`)).json()) as { http: { routers: { total: number } } };
+  assert.equal(overview.http.routers.total, 2);
+  assert.equal(await (await fetch(`http://127.0.0.1:${internal}/ping`)).text(), 'OK');
+  assert.equal((await fetch(`http://127.0.0.1:${internal}/anything`)).status, 404, 'the internal entrypoint routes nothing');
+  const web = ports.get('web')!;
+  assert.equal((await fetch(`http://127.0.0.1:${web}/api/http/routers`)).status, 401);
+  const routers = await fetch(`http://127.0.0.1:${web}/api/http/routers`, { headers: { authorization: `Basic ${Buffer.from('ops:test').toString('base64')}` } });
+  assert.equal(routers.status, 200);
+  assert.deepEqual(((await routers.json()) as Array<{ name: string }>).map((r) => r.name).sort(), ['app@file', 'dashboard@file']);
+  assert.equal((await get(web, '/other')).server, 'app');
 });

@@ -34,7 +34,9 @@ export function overviewBody(view: ApiView): OverviewBody {
   let total = 0;
   const unavailable: string[] = [];
   for (const service of config?.services.values() ?? []) {
-    for (const server of service.servers()) {
+    // weighted, mirroring and failover services hold other services: their servers are counted there.
+    const ownsServers = service.kind === 'loadBalancer' || service.kind === 'stamps';
+    for (const server of ownsServers ? service.servers() : []) {
       total++;
       if (serverStatus(server, view.clock) === 'UP') up++;
     }

@@ -37,12 +37,14 @@ export function serviceView(view: ApiView, service: Service): ServiceView {
       usedBy: [...usedBy],
     };
   }
+  // weighted, mirroring, failover: the servers of the services they hold (which services and with
+  // what weight is not exposed by those classes yet).
   const servers = service.servers().map((s) => serverView(s, view.clock));
   return {
     ...base,
     ...(service.kind === 'loadBalancer' ? { loadBalancer: { servers } } : {}),
     serverStatus: serverStatusMap(servers),
-    available: servers.some((s) => s.status === 'UP' && s.weight > 0),
+    available: service.available(),
     usedBy: [...usedBy],
   };
 }

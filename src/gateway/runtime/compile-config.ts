@@ -39,6 +39,8 @@ export interface CompileContext {
   /** Counts a request sent to the stamp with this counter index (/stampsz). */
   countStamp: (index: number) => void;
   log: (line: string) => void;
+  /** Traefik's `@internal` services a router may name (`api@internal`, `ping@internal`). */
+  internalServices?: ReadonlyMap<string, Handler>;
 }
 
 export interface RouterInfo {
@@ -194,7 +196,8 @@ export function compileConfig(config: DynamicConfig, version: number, context: C
   for (const ep of context.entryPoints) routing.set(ep.name, { definitions: [], handlers: new Map() });
   const routers: RouterInfo[] = [];
   for (const [name, router] of Object.entries(http.routers ?? {})) {
-    const service = services.get(bareName(router.service));
+    const internal = context.internalServices?.get(router.service);
+    const service = internal !== undefined ? internalService(router.service, internal) : services.get(bareName(router.service));
     if (service === undefined) throw new ConfigCompileError(`http.routers.${name}.service: service ${JSON.stringify(router.service)} is not defined`);
     const middlewareNames = (router.middlewares ?? []).map(bareName);
     const chain = middlewareNames.map((m) => buildMiddleware(m, [`router ${name}`]));
@@ -238,6 +241,11 @@ export function compileConfig(config: DynamicConfig, version: number, context: C
     start: () => services.forEach((s) => s.start()),
     stop: () => services.forEach((s) => s.stop()),
   };
+}
+
+/** A gateway-provided handler (the API) wearing the Service interface, so routers and middlewares treat it alike. */
+function internalService(name: string, handle: Handler): Service {
+  return { name, kind: 'loadBalancer', handle, available: () => true, servers: () => [], start() {}, stop() {} };
 }
 
 /** Composes middlewares so the first listed runs first. */
