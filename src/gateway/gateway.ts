@@ -19,6 +19,7 @@ import { EntryPoint } from './entrypoint.ts';
 import { compileAddressRanges } from './middleware/ip-ranges.ts';
 import { redirectionFor } from './entrypoint-redirection.ts';
 import { createExchange } from './pipeline/create-exchange.ts';
+import type { Exchange } from './pipeline/exchange.ts';
 import { compileConfig, type CompiledConfig, type EntryPointInfo } from './runtime/compile-config.ts';
 import { PoolRegistry } from './runtime/pool-registry.ts';
 import { TenantDirectory } from './stamps/tenant-directory.ts';
@@ -215,19 +216,23 @@ export class Gateway {
       if (this.#answerOwnEndpoint(req, res)) return;
       if (this.#pingHere(entryPoint) && (req.url === '/ping' || req.url?.startsWith('/ping?'))) return this.#apiHandler(req, res);
       const exchange = createExchange(req, res, entryPoint, secure, trustForwarded);
-      if (exchange === null) return;
-      const routing = this.#current!.routing.get(entryPoint);
-      const router = routing?.table.match(exchange);
-      if (router === undefined) {
-        sendProblem(res, problem('no-route', 'No route', 404, `no router on entrypoint ${JSON.stringify(entryPoint)} matches ${exchange.method} ${exchange.host}${exchange.path}`, { requestId: exchange.requestId }));
-        return;
-      }
-      routing!.handlers.get(router)!(exchange);
+      if (exchange !== null) this.#route(exchange);
     } catch (error) {
       // A bug must cost one request, never the process.
       this.#log(`500 internal error: ${(error as Error).stack ?? String(error)}`);
       sendProblem(res, problem('internal-error', 'Internal gateway error', 500, 'the gateway failed to handle this request; the error is in its log'));
     }
+  }
+
+  /** Finds the router for the exchange on the version in service and runs its chain; 404 when none matches. */
+  #route(exchange: Exchange): void {
+    const routing = this.#current!.routing.get(exchange.entryPoint);
+    const router = routing?.table.match(exchange);
+    if (router === undefined) {
+      sendProblem(exchange.res, problem('no-route', 'No route', 404, `no router on entrypoint ${JSON.stringify(exchange.entryPoint)} matches ${exchange.method} ${exchange.host}${exchange.path}`, { requestId: exchange.requestId }));
+      return;
+    }
+    routing!.handlers.get(router)!(exchange);
   }
 
   /**
@@ -246,13 +251,7 @@ export class Gateway {
     if (exchange === null) return;
     exchange.upgrade = { socket, head };
     try {
-      const routing = this.#current!.routing.get(entryPoint);
-      const router = routing?.table.match(exchange);
-      if (router === undefined) {
-        sendProblem(res, problem('no-route', 'No route', 404, `no router on entrypoint ${JSON.stringify(entryPoint)} matches ${exchange.method} ${exchange.host}${exchange.path}`, { requestId: exchange.requestId }));
-        return;
-      }
-      routing!.handlers.get(router)!(exchange);
+      this.#route(exchange);
     } catch (error) {
       this.#log(`500 internal error (upgrade): ${(error as Error).stack ?? String(error)}`);
       socket.destroy();
