@@ -402,3 +402,24 @@ test('the read-only API: on the internal entrypoint with api.insecure, and throu
   assert.deepEqual(((await routers.json()) as Array<{ name: string }>).map((r) => r.name).sort(), ['app@file', 'dashboard@file']);
   assert.equal((await get(web, '/other')).server, 'app');
 });
+
+test('an upstream that resets in the middle of its body closes the client connection, never leaves it hanging', async () => {
+  const resetting = await startServer((_req, res) => {
+    res.writeHead(200, { 'content-length': '100000' });
+    res.write('x'.repeat(1000));
+    setTimeout(() => res.socket?.destroy(), 20);
+  });
+  servers.push(resetting);
+  const { ports } = await start({ http: { routers: { all: { rule: 'PathPrefix(`/`)', service: 's' } }, services: { s: { loadBalancer: { servers: [{ url: resetting.url }] } } } } });
+  const outcome = await new Promise<string>((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port: ports.get('web'), path: '/' }, (res) => {
+      res.on('data', () => {});
+      res.on('end', () => resolve('ended'));
+      res.on('error', () => resolve('closed'));
+      res.on('aborted', () => resolve('closed'));
+    });
+    req.on('error', () => resolve('closed'));
+    req.setTimeout(3000, () => resolve('hung'));
+  });
+  assert.equal(outcome, 'closed');
+});
