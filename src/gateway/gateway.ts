@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { DynamicConfig } from '../config/schema/dynamic.ts';
 import type { StaticConfig } from '../config/schema/static.ts';
 import { checkReadiness, type ReadinessTarget, type ReadyzBody } from '../observe/readiness.ts';
-import { StampRequestCounters } from '../observe/stamp-request-counters.ts';
+import { StampRequestCounters, type StampszBody } from '../observe/stamp-request-counters.ts';
 import { problem, sendProblem } from '../shared/problem.ts';
 import { sendJson } from '../shared/send-json.ts';
 import { defaultUpstreamTimeouts, type UpstreamTimeouts } from './balancer/upstream-server.ts';
@@ -33,6 +33,8 @@ export interface GatewayOptions {
   readinessTimeoutMs?: number;
   /** Where operator-facing lines go (upstream failures, reloads); silent when absent. */
   log?: (line: string) => void;
+  /** The /stampsz body; default: this process's counters (a worker of several asks for the sum). */
+  stampsz?: () => Promise<StampszBody>;
 }
 
 export interface ConfigStatus {
@@ -267,7 +269,10 @@ export class Gateway {
       return true;
     }
     if (endpoint === '/healthz') sendJson(res, 200, { status: 'ok' });
-    else if (endpoint === '/stampsz') sendJson(res, 200, this.counters.snapshot());
+    else if (endpoint === '/stampsz') {
+      if (this.#options.stampsz === undefined) sendJson(res, 200, this.counters.snapshot());
+      else this.#options.stampsz().then((body) => sendJson(res, 200, body), (error: Error) => sendProblem(res, problem('internal-error', 'Counting failed', 500, error.message)));
+    }
     else {
       this.readiness().then(
         (body) => sendJson(res, body.status === 'ready' ? 200 : 503, body),

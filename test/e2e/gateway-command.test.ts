@@ -2,6 +2,7 @@
 // and SIGHUP, a bad edit rejected with the running config kept, and clear errors for bad files.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +99,33 @@ test('stampgate gateway with watch off reloads on SIGHUP only', async () => {
     gateway.child.kill('SIGTERM');
   }
   assert.equal((await gateway.exited).code, 0);
+});
+
+test('stampgate gateway --workers 2: both workers serve, /stampsz sums them, a killed worker is replaced, stop leaves nothing', async () => {
+  const app = await upstream('app');
+  const port = await freePort();
+  writeFileSync(join(dir, 'static-workers.yml'), `entryPoints:\n  web:\n    address: "127.0.0.1:${port}"\nproviders:\n  file:\n    filename: dynamic-workers.yml\n`);
+  writeFileSync(join(dir, 'dynamic-workers.yml'), 'http:\n  routers:\n    r: { rule: "PathPrefix(`/`)", service: s }\n  services:\n    s:\n      stamps:\n        stamps:\n          - id: default\n            servers: [{ url: "' + app.url + '" }]\n');
+  const gateway = runStampgate(['gateway', '--config', join(dir, 'static-workers.yml'), '--workers', '2']);
+  const workerPids = () => execFileSync('ps', ['-o', 'pid=', '--ppid', String(gateway.child.pid)]).toString().trim().split(/\s+/).filter(Boolean).map(Number);
+  try {
+    await gateway.waitForLine(/2 workers listening/);
+    const base = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 20; i++) assert.equal(await text(`${base}/n`), '200 app /n');
+    const stampsz = (await (await fetch(`${base}/stampsz`)).json()) as { total_requests: number };
+    assert.equal(stampsz.total_requests, 20, 'the count covers both workers');
+    const [first] = workerPids();
+    process.kill(first!, 'SIGKILL');
+    await gateway.waitForLine(/worker \d+ killed by SIGKILL; starting a new one/);
+    await eventually(async () => workerPids().length === 2 && !workerPids().includes(first!), 'a replacement worker');
+    await eventually(async () => (await text(`${base}/n`).catch(() => '')) === '200 app /n', 'service after the replacement');
+  } finally {
+    gateway.child.kill('SIGTERM');
+  }
+  const pids = [gateway.child.pid!];
+  assert.equal((await gateway.exited).code, 0);
+  for (const pid of pids) assert.throws(() => process.kill(pid, 0));
+  assert.equal(execFileSync('sh', ['-c', `ps -ef | grep static-workers.yml | grep -v grep | wc -l`]).toString().trim(), '0', 'no worker is left');
 });
 
 test('stampgate gateway: a bad static file, a missing file and a bad dynamic file stop it with a clear message', async () => {
