@@ -1,19 +1,52 @@
-// `stampgate-workers`: the gateway on all cores (`stampgate gateway --config … --workers N`,
-// node:cluster). That command does not exist yet, so the target reports itself unavailable rather
-// than imitating it with a cluster written here, which would measure this file, not Stampgate.
-//
-// When the command lands: write a static config under context.tmpDir with one `default` stamp at
-// context.upstream.url and the entrypoint on a port from freePort(), start
-// `node bin/stampgate.js gateway --config <file> --workers 2` with startProcess() (the workers
-// share its process group, so their CPU is counted and they are stopped with it), return
-// { url, processes: [proc] }, and delete unavailable() below.
-import { plainProxyOnly, type Target } from './types.ts';
+// `stampgate-workers`: the gateway on several cores, as a user runs it:
+// `stampgate gateway --config … --workers 2` (node:cluster). The workers are children of the
+// started process and share its process group, so their CPU is counted and they stop with it.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../net.ts';
+import { startProcess } from '../processes.ts';
+import { plainProxyOnly, TargetStartError, type Target } from './types.ts';
+
+const bin = fileURLToPath(new URL('../../bin/stampgate.js', import.meta.url));
+export const workerCount = 2;
 
 export const stampgateWorkers: Target = {
   name: 'stampgate-workers',
   kind: 'stampgate',
-  description: 'stampgate gateway --workers N (node:cluster): all cores',
-  unavailable: () => 'not available yet: `stampgate gateway --config … --workers N` does not exist yet (see bench/targets/stampgate-workers.ts)',
+  description: `stampgate gateway --workers ${workerCount} (node:cluster)`,
+  version: () => `node ${process.version}`,
   unsupported: plainProxyOnly,
-  start: () => Promise.reject(new Error('stampgate-workers is not available yet')),
+  async start({ upstream, tmpDir }) {
+    const port = await freePort();
+    const staticFile = join(tmpDir, 'stampgate-workers-static.yml');
+    writeFileSync(staticFile, `entryPoints:\n  web:\n    address: "127.0.0.1:${port}"\nproviders:\n  file:\n    filename: stampgate-workers-dynamic.yml\n    watch: false\n`);
+    writeFileSync(
+      join(tmpDir, 'stampgate-workers-dynamic.yml'),
+      `http:\n  routers:\n    all: { rule: "PathPrefix(\`/\`)", priority: 1, service: stamps }\n  services:\n    stamps:\n      stamps:\n        stamps:\n          - id: default\n            servers: [{ url: "${upstream.url}" }]\n`,
+    );
+    let ready: () => void = () => {};
+    const listening = new Promise<void>((resolve) => (ready = resolve));
+    const proc = await startProcess('stampgate-workers', process.execPath, [bin, 'gateway', '--config', staticFile, '--workers', String(workerCount)], {
+      env: { ...process.env, NODE_ENV: 'production' },
+      onStdoutLine(line) {
+        if (line.includes('workers listening')) ready();
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const failed = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error('stampgate-workers did not listen within 15 s')), 15_000);
+      void proc.exited.then(() => reject(new Error(`stampgate-workers ${proc.exitDescription ?? 'exited'} before listening`)));
+    });
+    failed.catch(() => {});
+    try {
+      await Promise.race([listening, failed]);
+      return { url: `http://127.0.0.1:${port}`, processes: [proc] };
+    } catch (error) {
+      await proc.stop();
+      throw new TargetStartError((error as Error).message, proc.tail());
+    } finally {
+      clearTimeout(timer);
+    }
+  },
 };
