@@ -41,6 +41,8 @@ export class EntryPoint {
   readonly #address: ListenAddress;
   /** How long a stop waits for requests under way before closing their connections (Traefik's graceTimeOut). */
   readonly #graceMs: number;
+  /** Upgraded (WebSocket) connections: node:http no longer counts them, but a stop must end them too. */
+  readonly #upgraded = new Set<Duplex>();
 
   constructor(options: EntryPointOptions) {
     this.name = options.name;
@@ -89,17 +91,26 @@ export class EntryPoint {
     });
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => {
+  trackUpgraded(socket: Duplex): void {
+    this.#upgraded.add(socket);
+    socket.once('close', () => this.#upgraded.delete(socket));
+  }
+
+  /** Stops accepting, lets requests and WebSockets under way finish for up to graceTimeOut, then closes them. */
+  async close(): Promise<void> {
+    const upgradesDone = Promise.all([...this.#upgraded].map((s) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())))));
+    const force = setTimeout(() => {
+      this.server.closeAllConnections();
+      for (const socket of this.#upgraded) socket.destroy();
+    }, this.#graceMs);
+    force.unref();
+    const serverClosed = new Promise<void>((resolve) => {
       if (!this.server.listening) return resolve();
-      const force = setTimeout(() => this.server.closeAllConnections(), this.#graceMs);
-      force.unref();
-      this.server.close(() => {
-        clearTimeout(force);
-        resolve();
-      });
+      this.server.close(() => resolve());
       this.server.closeIdleConnections();
     });
+    await Promise.all([serverClosed, upgradesDone]);
+    clearTimeout(force);
   }
 }
 

@@ -167,7 +167,7 @@ export class Gateway {
     for (const router of Object.values((config ?? this.#lastConfigRouters()).http?.routers ?? {})) {
       if (router.tls !== undefined) for (const ep of router.entryPoints ?? []) tlsByRouter.add(ep);
     }
-    return Object.entries(this.#routedEntryPoints()).map(([name, ep]) => ({ name, tls: ep.http?.tls !== undefined || tlsByRouter.has(name), middlewares: ep.http?.middlewares ?? [] }));
+    return Object.entries(this.#routedEntryPoints()).map(([name, ep]) => ({ name, tls: ep.http?.tls !== undefined || tlsByRouter.has(name), tlsForAll: ep.http?.tls !== undefined, middlewares: ep.http?.middlewares ?? [] }));
   }
 
   /**
@@ -244,6 +244,7 @@ export class Gateway {
    */
   #handleUpgrade(entryPoint: string, secure: boolean, trustForwarded: (address: string) => boolean, req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
+    this.entryPoints.get(entryPoint)?.trackUpgraded(socket);
     const res = new ServerResponse(req);
     res.assignSocket(socket as Socket);
     res.shouldKeepAlive = false;

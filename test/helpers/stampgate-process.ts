@@ -1,4 +1,4 @@
-// Runs the real `stampgate` command as a child process and follows what it prints.
+// Runs a real command (the `stampgate` CLI, an example's script) as a child process and follows what it prints.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,12 @@ export interface RunningCommand {
 }
 
 export function runStampgate(args: string[], env: NodeJS.ProcessEnv = {}): RunningCommand {
-  const child = spawn(process.execPath, [stampgateBin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return runNodeScript(stampgateBin, args, env);
+}
+
+/** `node <script> <args>` with its output collected line by line. */
+export function runNodeScript(script: string, args: string[], env: NodeJS.ProcessEnv = {}): RunningCommand {
+  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters = new Set<{ pattern: RegExp; resolve: (m: RegExpMatchArray) => void; from: number }>();
   const onLine = (line: string) => {

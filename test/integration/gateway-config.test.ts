@@ -423,3 +423,20 @@ test('an upstream that resets in the middle of its body closes the client connec
   });
   assert.equal(outcome, 'closed');
 });
+
+test('routers without entryPoints are on every entrypoint, and an entrypoint with http.tls serves them over TLS (as Traefik)', async () => {
+  const app = await named('everywhere');
+  const cert = makeCertificate(tmp, ['all.test']);
+  const { ports } = await start(
+    { http: { routers: { app: { rule: 'PathPrefix(`/`)', service: 'app' } }, services: { app: { loadBalancer: { servers: [{ url: app.url }] } } } }, tls: { certificates: [cert] } },
+    { web: { address: '127.0.0.1:0' }, websecure: { address: '127.0.0.1:0', http: { tls: {} } } },
+  );
+  assert.equal((await get(ports.get('web')!, '/')).server, 'everywhere');
+  const status = await new Promise<string>((resolve, reject) => {
+    https.get({ host: '127.0.0.1', port: ports.get('websecure'), path: '/', servername: 'all.test', ca: [readFileSync(cert.certFile)] }, (res) => {
+      res.resume();
+      resolve(`${res.statusCode} ${res.headers['x-server']}`);
+    }).on('error', reject);
+  });
+  assert.equal(status, '200 everywhere');
+});

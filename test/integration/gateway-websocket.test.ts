@@ -140,3 +140,18 @@ test('the stamps service routes upgrades by ?stamp=; a dead server is refused wi
   assert.equal(response.headers['content-type'], 'application/problem+json');
   refused.terminate();
 });
+
+test('stopping the gateway ends open WebSockets after its grace period instead of waiting for the clients', async () => {
+  const a = await echoServer('a');
+  const gateway = new Gateway({ staticConfig: { entryPoints: { web: { address: '127.0.0.1:0', transport: { lifeCycle: { graceTimeOut: '200ms' } } } } } });
+  gateway.applyConfig(config(a.url, a.url));
+  const port = (await gateway.listen()).get('web')!.port;
+  const client = await connect(`ws://127.0.0.1:${port}/ws/`);
+  await client.next();
+  const started = Date.now();
+  const closed = once(client.socket, 'close');
+  await gateway.close();
+  await closed;
+  const took = Date.now() - started;
+  assert.ok(took >= 150 && took < 2000, `closed after ${took} ms`);
+});

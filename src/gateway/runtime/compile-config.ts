@@ -29,6 +29,8 @@ export interface EntryPointInfo {
   tls: boolean;
   /** Middlewares the static config puts in front of every router of this entrypoint. */
   middlewares: readonly string[];
+  /** The static config gives it `http.tls`: every router on it is served over TLS. */
+  tlsForAll: boolean;
 }
 
 export interface CompileContext {
@@ -202,7 +204,9 @@ export function compileConfig(config: DynamicConfig, version: number, context: C
     const middlewareNames = (router.middlewares ?? []).map(bareName);
     const chain = middlewareNames.map((m) => buildMiddleware(m, [`router ${name}`]));
     const wantsTls = router.tls !== undefined;
-    const entryPoints = router.entryPoints ?? context.entryPoints.filter((ep) => ep.tls === wantsTls).map((ep) => ep.name);
+    // Traefik: a router without entryPoints is on every entrypoint. An entrypoint with `http.tls`
+    // serves all its routers over TLS; one made TLS only by routers' `tls` takes only TLS routers.
+    const entryPoints = router.entryPoints ?? context.entryPoints.filter((ep) => (wantsTls ? ep.tls : !ep.tls || ep.tlsForAll)).map((ep) => ep.name);
     for (const ep of entryPoints) {
       if (!routing.has(ep)) throw new ConfigCompileError(`http.routers.${name}.entryPoints: entrypoint ${JSON.stringify(ep)} is not defined in the static configuration`);
     }
