@@ -144,6 +144,7 @@ export class Gateway {
 
   async close(): Promise<void> {
     await Promise.all([...this.entryPoints.values()].map((e) => e.close()));
+    // Stopping the version in service also releases its shared Redis links (rate limits).
     this.#current?.stop();
     await this.#pools.closeAll();
   }

@@ -440,3 +440,33 @@ test('routers without entryPoints are on every entrypoint, and an entrypoint wit
   });
   assert.equal(status, '200 everywhere');
 });
+
+test('rateLimit and compress from a config: 429 with Retry-After over the burst; gzip for a large JSON answer', async () => {
+  const big = await startServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ i, name: `item ${i}` })) })));
+  servers.push(big);
+  const { ports } = await start({
+    http: {
+      routers: { all: { rule: 'PathPrefix(`/`)', service: 'big', middlewares: ['limit', 'gzip'] } },
+      middlewares: { limit: { rateLimit: { average: 1, period: '10s', burst: 2 } }, gzip: { compress: { encodings: ['gzip'] } } },
+      services: { big: { loadBalancer: { servers: [{ url: big.url }] } } },
+    },
+  });
+  const port = ports.get('web')!;
+  const statuses: number[] = [];
+  let encoding: string | undefined;
+  let retryAfter: string | undefined;
+  for (let i = 0; i < 3; i++) {
+    await new Promise<void>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: '/', headers: { 'accept-encoding': 'gzip' } }, (res) => {
+        statuses.push(res.statusCode!);
+        if (res.statusCode === 200) encoding = res.headers['content-encoding'];
+        else retryAfter = res.headers['retry-after'];
+        res.resume();
+        res.on('end', resolve);
+      }).on('error', reject);
+    });
+  }
+  assert.deepEqual(statuses, [200, 200, 429]);
+  assert.equal(encoding, 'gzip');
+  assert.ok(Number(retryAfter) >= 1, `Retry-After: ${retryAfter}`);
+});

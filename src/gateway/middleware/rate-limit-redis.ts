@@ -270,16 +270,18 @@ class MemoryInsurance extends RateLimiterCompatibleAbstract {
   override execEvenly = false;
   readonly #buckets: TokenBuckets;
   readonly #link: RedisLink;
+  readonly #clock: () => number;
 
-  constructor(buckets: TokenBuckets, link: RedisLink) {
+  constructor(buckets: TokenBuckets, link: RedisLink, clock: () => number) {
     super();
     this.#buckets = buckets;
     this.#link = link;
+    this.#clock = clock;
   }
 
   override consume(key: string | number): Promise<RateLimiterRes> {
     redisFailed(this.#link);
-    const verdict = this.#buckets.take(String(key), performance.now());
+    const verdict = this.#buckets.take(String(key), this.#clock());
     const burst = this.#buckets.burst;
     return verdict >= 0 ? Promise.resolve(new RateLimiterRes(0, verdict, burst)) : Promise.reject(new RateLimiterRes(0, -verdict, burst + 1));
   }
@@ -321,9 +323,9 @@ export interface SharedLimiter {
 
 /**
  * A RateLimiterRedis running the token bucket for one middleware, keyed `<keyPrefix>:<source>`,
- * with `buckets` as its insurance.
+ * with `buckets` (read at `clock`) as its insurance.
  */
-export function sharedLimiter(link: RedisLink, keyPrefix: string, burst: number, fillSeconds: number, buckets: TokenBuckets): SharedLimiter {
+export function sharedLimiter(link: RedisLink, keyPrefix: string, burst: number, fillSeconds: number, buckets: TokenBuckets, clock: () => number): SharedLimiter {
   const limiter = new RateLimiterRedis({
     storeClient: link.client,
     keyPrefix,
@@ -331,7 +333,7 @@ export function sharedLimiter(link: RedisLink, keyPrefix: string, burst: number,
     duration: fillSeconds,
     rejectIfRedisNotReady: true,
     customIncrTtlLuaScript: tokenBucketScript,
-    insuranceLimiter: new MemoryInsurance(buckets, link),
+    insuranceLimiter: new MemoryInsurance(buckets, link, clock),
   });
   // A full bucket is the same as no bucket: the key may expire once it has refilled.
   return { limiter, consumeOptions: { customDuration: Math.ceil(fillSeconds) + 1 } };

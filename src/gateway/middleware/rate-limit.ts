@@ -44,7 +44,10 @@ interface RedisUse {
 
 const redisUses = new WeakMap<Middleware, RedisUse>();
 
-export function rateLimit(config: RateLimitConfig, context: MiddlewareContext): Middleware {
+const monotonicNow = (): number => performance.now();
+
+/** `clock` (milliseconds, monotonic) is for tests; the gateway uses the default. */
+export function rateLimit(config: RateLimitConfig, context: MiddlewareContext, clock: () => number = monotonicNow): Middleware {
   const average = config.average;
   if (!Number.isInteger(average) || average < 0) throw new MiddlewareConfigError(`average: ${average} must be a whole number, 0 or more`);
   let periodMs = 1000;
@@ -84,7 +87,7 @@ export function rateLimit(config: RateLimitConfig, context: MiddlewareContext): 
     return (next) => {
       const buckets = new TokenBuckets(settings);
       return (exchange) => {
-        const verdict = buckets.take(keyOf(exchange), performance.now());
+        const verdict = buckets.take(keyOf(exchange), clock());
         if (verdict === 0) next(exchange);
         else if (verdict > 0) setTimeout(proceed, verdict, next, exchange);
         else refuse(exchange, -verdict);
@@ -97,7 +100,7 @@ export function rateLimit(config: RateLimitConfig, context: MiddlewareContext): 
   const keyPrefix = `stampgate:ratelimit:${name}`;
   const middleware: Middleware = (next) => {
     const buckets = new TokenBuckets(settings);
-    const { limiter, consumeOptions } = sharedLimiter(link, keyPrefix, burst, fillSeconds, buckets);
+    const { limiter, consumeOptions } = sharedLimiter(link, keyPrefix, burst, fillSeconds, buckets, clock);
     redisUsable(link, performance.now()); // connects now, while the router's chain is built
     const decide = (exchange: Exchange, waitMs: number): void => {
       if (waitMs <= 0) next(exchange);
@@ -105,9 +108,8 @@ export function rateLimit(config: RateLimitConfig, context: MiddlewareContext): 
     };
     return (exchange) => {
       const key = keyOf(exchange);
-      const now = performance.now();
-      if (use.released || !redisUsable(link, now)) {
-        const verdict = buckets.take(key, now);
+      if (use.released || !redisUsable(link, performance.now())) {
+        const verdict = buckets.take(key, clock());
         if (verdict >= 0) decide(exchange, verdict);
         else refuse(exchange, -verdict);
         return;

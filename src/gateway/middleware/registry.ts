@@ -4,10 +4,14 @@ import type { MiddlewareConfig } from '../../config/schema/dynamic.ts';
 import { addPrefix } from './add-prefix.ts';
 import { basicAuth } from './basic-auth.ts';
 import { buffering } from './buffering.ts';
+import { compress } from './compress.ts';
+import { forwardAuth } from './forward-auth.ts';
 import { headers } from './headers.ts';
 import { inFlightReq } from './in-flight-req.ts';
 import { ipAllowList } from './ip-allow-list.ts';
+import { jwt } from './jwt.ts';
 import type { Middleware, MiddlewareContext } from './middleware.ts';
+import { rateLimit } from './rate-limit.ts';
 import { redirectRegex } from './redirect-regex.ts';
 import { redirectScheme } from './redirect-scheme.ts';
 import { replacePath } from './replace-path.ts';
@@ -25,9 +29,13 @@ export const middlewareBuilders: { [K in MiddlewareKind]?: Builder<K> } = {
   addPrefix,
   basicAuth,
   buffering,
+  compress,
+  forwardAuth,
   headers,
   inFlightReq,
   ipAllowList,
+  jwt,
+  rateLimit,
   redirectRegex,
   redirectScheme,
   replacePath,

@@ -7,6 +7,7 @@ import { createBalancer } from '../balancer/create-balancer.ts';
 import { UpstreamServer, type UpstreamTimeouts } from '../balancer/upstream-server.ts';
 import type { Middleware } from '../middleware/middleware.ts';
 import { middlewareBuilders, type MiddlewareKind } from '../middleware/registry.ts';
+import { releaseRateLimit } from '../middleware/rate-limit.ts';
 import type { Handler } from '../pipeline/exchange.ts';
 import type { ForwardSettings } from '../proxy/forward-exchange.ts';
 import { routerPriority } from '../rules/priority.ts';
@@ -243,7 +244,11 @@ export function compileConfig(config: DynamicConfig, version: number, context: C
     middlewares: Object.entries(middlewareConfigs).map(([name, m]) => ({ name, kind: Object.keys(m)[0] ?? '' })),
     origins,
     start: () => services.forEach((s) => s.start()),
-    stop: () => services.forEach((s) => s.stop()),
+    stop: () => {
+      services.forEach((s) => s.stop());
+      // Shared Redis links of rate limits close when the last version using them is retired.
+      for (const [name, middleware] of built) if (middlewareConfigs[name]?.rateLimit !== undefined) void releaseRateLimit(middleware);
+    },
   };
 }
 
