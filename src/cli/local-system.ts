@@ -11,6 +11,7 @@ import { isPortFree } from '../control/deploy/drivers/process/free-port.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { stampsGatewayConfig } from '../gateway/stamps/stamps-config.ts';
 import { createStampszServer } from '../observe/stampsz-server.ts';
+import { createRequestObserver } from '../observe/request-observer.ts';
 import { UsageError } from './usage-error.ts';
 
 export interface LocalSystemOptions {
@@ -103,7 +104,9 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
       stamps: stamps.map((s) => ({ id: s.id, aliases: s.aliases, url: s.url })),
       bodyLimit: options.bodyLimit,
     });
-    gateway = new Gateway({ staticConfig, log: (line) => options.output(`gateway   | ${line}`) });
+    // Prometheus metrics are on in the demo, served beside /stampsz (deploy/monitoring scrapes :3004).
+    const observer = await createRequestObserver({ metrics: { prometheus: {} } });
+    gateway = new Gateway({ staticConfig, observer, log: (line) => options.output(`gateway   | ${line}`) });
     gateway.applyConfig(dynamicConfig);
     gateway.directory.replace(tenants.map((t) => [t.id, t.stampId]));
 
@@ -122,12 +125,12 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     const gatewayUrl = `http://${displayHost(options.host)}:${address.port}`;
     say(`gateway listening on ${gatewayUrl} -> routing to stamps ${stamps.map((s) => s.id).join(', ')}`);
     if (options.stampszPort !== 0) {
-      stampsz = createStampszServer(gateway.counters);
+      stampsz = createStampszServer(gateway.counters, gateway.metricsHandler ?? undefined);
       await new Promise<void>((resolve, reject) => {
         stampsz!.once('error', reject);
         stampsz!.listen(options.stampszPort, options.host, () => resolve());
       });
-      say(`stamps metrics on http://${displayHost(options.host)}:${options.stampszPort}/stampsz`);
+      say(`stamps metrics on http://${displayHost(options.host)}:${options.stampszPort}/stampsz, Prometheus on /metrics`);
     }
     if (tenants.length > 0) say(`tenant directory: ${tenants.map((t) => `${t.id}→${t.stampId}`).join(', ')}`);
 

@@ -19,7 +19,7 @@ const IP_STRATEGY: UnsupportedGroup = { kind: 'key', keys: ['ipv6Subnet'] };
 export const UNSUPPORTED_STATIC: UnsupportedTable = {
   '': {
     kind: 'section',
-    keys: ['global', 'serversTransport', 'tcpServersTransport', 'certificatesResolvers', 'accessLog', 'metrics', 'tracing', 'hostResolver', 'experimental', 'core', 'spiffe', 'ocsp'],
+    keys: ['global', 'serversTransport', 'tcpServersTransport', 'certificatesResolvers', 'hostResolver', 'experimental', 'core', 'spiffe', 'ocsp'],
   },
   'entryPoints.*': { kind: 'key', keys: ['asDefault', 'allowACMEByPass', 'reusePort', 'http2', 'http3', 'udp', 'proxyProtocol', 'observability'] },
   'entryPoints.*.http': { kind: 'key', keys: ['encodeQuerySemicolons', 'sanitizePath', 'encodedCharacters'] },

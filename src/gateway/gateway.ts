@@ -10,6 +10,9 @@ import type { DynamicConfig } from '../config/schema/dynamic.ts';
 import type { StaticConfig } from '../config/schema/static.ts';
 import { checkReadiness, type ReadinessTarget, type ReadyzBody } from '../observe/readiness.ts';
 import { StampRequestCounters, type StampszBody } from '../observe/stamp-request-counters.ts';
+import { createMetricsHandler } from '../observe/metrics/metrics-handler.ts';
+import { declaredRequestBytes } from '../observe/observed-exchange.ts';
+import { RequestObserver } from '../observe/request-observer.ts';
 import { problem, sendProblem } from '../shared/problem.ts';
 import { sendJson } from '../shared/send-json.ts';
 import { defaultUpstreamTimeouts, type UpstreamTimeouts } from './balancer/upstream-server.ts';
@@ -26,8 +29,8 @@ import { TenantDirectory } from './stamps/tenant-directory.ts';
 import { TlsCertificates } from './tls-certificates.ts';
 
 export interface GatewayOptions {
-  /** The static configuration: entrypoints, and `api` / `ping` when they are served (Traefik's format). */
-  staticConfig: Pick<StaticConfig, 'entryPoints'> & Partial<Pick<StaticConfig, 'api' | 'ping'>>;
+  /** The static configuration: entrypoints, and `api` / `ping` / `metrics` when they are served (Traefik's format). */
+  staticConfig: Pick<StaticConfig, 'entryPoints'> & Partial<Pick<StaticConfig, 'api' | 'ping' | 'metrics'>>;
   timeouts?: Partial<UpstreamTimeouts>;
   /** Time each stamp's readiness probe gets in /readyz (default 1000 ms). */
   readinessTimeoutMs?: number;
@@ -35,6 +38,8 @@ export interface GatewayOptions {
   log?: (line: string) => void;
   /** The /stampsz body; default: this process's counters (a worker of several asks for the sum). */
   stampsz?: () => Promise<StampszBody>;
+  /** Metrics, access log and tracing (createRequestObserver); default: trace propagation only. */
+  observer?: RequestObserver;
 }
 
 export interface ConfigStatus {
@@ -57,6 +62,10 @@ export class Gateway {
   #status: ConfigStatus = { version: 0, lastReloadAt: null, lastReloadSucceeded: false, lastError: null };
   /** The read-only API (Traefik's), for the internal entrypoint and routers to `api@internal`. */
   readonly #apiHandler: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  readonly observer: RequestObserver;
+  /** Whether a request's end must be observed (metrics, access log or span export are on). */
+  readonly #observesEnd: boolean;
+  readonly #metricsHandler: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null;
 
   constructor(options: GatewayOptions) {
     this.#options = options;
@@ -64,6 +73,16 @@ export class Gateway {
     this.#pools = new PoolRegistry(this.#timeouts);
     this.#log = options.log ?? (() => {});
     this.#apiHandler = createGatewayApi(this, { log: this.#log });
+    this.observer = options.observer ?? new RequestObserver();
+    const metrics = this.observer.metrics;
+    this.#observesEnd = metrics !== null || this.observer.accessLog !== null || this.observer.tracer.recording;
+    this.#metricsHandler = metrics === null ? null : createMetricsHandler(metrics);
+    metrics?.trackTenantDirectory(this.directory);
+  }
+
+  /** GET /metrics (Prometheus), when the static config has `metrics`; null otherwise. */
+  get metricsHandler(): ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null {
+    return this.#metricsHandler;
   }
 
   get config(): CompiledConfig | null {
@@ -88,13 +107,19 @@ export class Gateway {
         directory: this.directory,
         countStamp: (index) => this.counters.increment(index),
         log: this.#log,
+        onServerHealth: (service, url, healthy, kind) => {
+          if (kind === 'active') this.observer.metrics?.setServerUp(service, url, healthy);
+          else this.observer.metrics?.setServerEjected(service, url, !healthy);
+        },
         internalServices: new Map([
           ['api@internal', (exchange) => this.#apiHandler(exchange.req, exchange.res)],
           ['ping@internal', (exchange) => this.#apiHandler(Object.assign(exchange.req, { url: '/ping' }), exchange.res)],
+          ...(this.#metricsHandler !== null ? [['prometheus@internal', (exchange: Exchange) => this.#metricsHandler!(exchange.req, exchange.res)] as const] : []),
         ]),
       });
     } catch (error) {
       this.#status = { ...this.#status, lastReloadAt: at, lastReloadSucceeded: false, lastError: (error as Error).message };
+      this.observer.metrics?.configReloaded(false);
       throw error;
     }
     const previous = this.#current;
@@ -105,6 +130,13 @@ export class Gateway {
     previous?.stop();
     this.#status = { version, lastReloadAt: at, lastReloadSucceeded: true, lastError: null };
     void this.#pools.retain(next.origins);
+    const metrics = this.observer.metrics;
+    if (metrics !== null) {
+      metrics.configReloaded(true, version);
+      const servers = new Map([...next.services].map(([name, service]) => [name, service.servers().map((s) => s.url)]));
+      metrics.retain({ routers: next.routers.map((r) => r.name), services: next.services.keys(), stamps: next.stampIds, servers });
+      for (const [name, urls] of servers) for (const url of urls) metrics.setServerUp(name, url, true);
+    }
   }
 
   /** Opens every entrypoint; the first config must have been applied. */
@@ -133,6 +165,13 @@ export class Gateway {
           upgradeHandler: (req, socket, head) => this.#handleUpgrade(name, secure, trustForwarded, req, socket, head),
         });
         this.entryPoints.set(name, entryPoint);
+        const open = this.observer.metrics?.openConnections(name);
+        if (open !== undefined) {
+          entryPoint.server.on('connection', (socket: Socket) => {
+            open.value++;
+            socket.once('close', () => open.value--);
+          });
+        }
         addresses.set(name, await entryPoint.listen());
       }
     } catch (error) {
@@ -146,7 +185,7 @@ export class Gateway {
     await Promise.all([...this.entryPoints.values()].map((e) => e.close()));
     // Stopping the version in service also releases its shared Redis links (rate limits).
     this.#current?.stop();
-    await this.#pools.closeAll();
+    await Promise.all([this.#pools.closeAll(), this.observer.close()]);
   }
 
   readiness(): Promise<ReadyzBody> {
@@ -178,8 +217,17 @@ export class Gateway {
    */
   #internalEntryPoints(): Record<string, EntryPointConfig> {
     const { api, ping, entryPoints } = this.#options.staticConfig;
-    const internal = (api?.insecure === true || (ping !== undefined && (ping.entryPoint ?? 'traefik') === 'traefik')) ? ['traefik'] : [];
-    return Object.fromEntries(internal.map((name) => [name, entryPoints[name] ?? { address: '127.0.0.1:8080' }]));
+    const wanted = api?.insecure === true || (ping !== undefined && (ping.entryPoint ?? 'traefik') === 'traefik') || this.#metricsEntryPoint() === 'traefik';
+    return wanted ? { traefik: entryPoints.traefik ?? { address: '127.0.0.1:8080' } } : {};
+  }
+
+  /** Where /metrics is answered (Traefik's metrics.prometheus.entryPoint); null when not served or routed manually. */
+  #metricsEntryPoint(): string | null {
+    const metrics = this.#options.staticConfig.metrics;
+    // No `metrics` in the static config: the caller serves the handler itself (`stampgate up` does, beside /stampsz).
+    if (this.#metricsHandler === null || metrics === undefined || metrics.prometheus?.manualRouting === true) return null;
+    const prometheus = metrics.prometheus;
+    return prometheus?.entryPoint ?? 'traefik';
   }
 
   /** Whether /ping is answered on this ordinary entrypoint (`ping.entryPoint` naming it). */
@@ -198,13 +246,16 @@ export class Gateway {
     const { api, ping } = this.#options.staticConfig;
     const servesApi = api?.insecure === true && name === 'traefik';
     const servesPing = ping !== undefined && (ping.entryPoint ?? 'traefik') === name;
+    const metricsHandler = this.#metricsEntryPoint() === name ? this.#metricsHandler : null;
     const apiHandler = this.#apiHandler;
     return (req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/ping') {
         if (servesPing) return apiHandler(req, res);
+      } else if (path === '/metrics') {
+        if (metricsHandler !== null) return metricsHandler(req, res);
       } else if (servesApi) return apiHandler(req, res);
-      sendProblem(res, problem('not-found', 'Not found', 404, `entrypoint ${JSON.stringify(name)} serves ${[servesApi ? 'the API under /api' : '', servesPing ? '/ping' : ''].filter(Boolean).join(' and ')} only`));
+      sendProblem(res, problem('not-found', 'Not found', 404, `entrypoint ${JSON.stringify(name)} serves ${[servesApi ? 'the API under /api' : '', servesPing ? '/ping' : '', metricsHandler ? '/metrics' : ''].filter(Boolean).join(', ')} only`));
     };
   }
 
@@ -218,13 +269,30 @@ export class Gateway {
     try {
       if (this.#answerOwnEndpoint(req, res)) return;
       if (this.#pingHere(entryPoint) && (req.url === '/ping' || req.url?.startsWith('/ping?'))) return this.#apiHandler(req, res);
+      if (req.url === '/metrics' && entryPoint !== 'traefik' && this.#metricsEntryPoint() === entryPoint) return this.#metricsHandler!(req, res);
       const exchange = createExchange(req, res, entryPoint, secure, trustForwarded);
-      if (exchange !== null) this.#route(exchange);
+      if (exchange === null) return;
+      this.#observe(exchange);
+      this.#route(exchange);
     } catch (error) {
       // A bug must cost one request, never the process.
       this.#log(`500 internal error: ${(error as Error).stack ?? String(error)}`);
       sendProblem(res, problem('internal-error', 'Internal gateway error', 500, 'the gateway failed to handle this request; the error is in its log'));
     }
+  }
+
+  /** Starts the exchange's trace and, when anything records requests, observes its end once. */
+  #observe(exchange: Exchange): void {
+    const observer = this.observer;
+    const trace = (exchange.trace = observer.start(exchange));
+    if (!this.#observesEnd) return;
+    exchange.res.once('close', () => {
+      const res = exchange.res;
+      // A tunnel's answer went straight through the sockets; a client gone before any answer is 499.
+      const status = res.headersSent ? res.statusCode : exchange.upgrade !== null && exchange.upstream !== null ? 101 : 499;
+      const responseBytes = exchange.responseBytes || Number(res.getHeader('content-length') ?? 0);
+      observer.finish(exchange, trace, status, performance.now() - exchange.startedAt, declaredRequestBytes(exchange.headers), responseBytes);
+    });
   }
 
   /** Finds the router for the exchange on the version in service and runs its chain; 404 when none matches. */
@@ -254,6 +322,7 @@ export class Gateway {
     const exchange = createExchange(req, res, entryPoint, secure, trustForwarded);
     if (exchange === null) return;
     exchange.upgrade = { socket, head };
+    this.#observe(exchange);
     try {
       this.#route(exchange);
     } catch (error) {

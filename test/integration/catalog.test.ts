@@ -35,6 +35,18 @@ async function exerciseCatalog(url: string): Promise<void> {
     assert.equal((await catalog.listTenants()).length, 2, 'a failed placement writes nothing');
     await catalog.removeTenant('globex');
     await assert.rejects(catalog.removeTenant('globex'), (e: CatalogError) => e.code === 'unknown-tenant');
+
+    // The methods `stampgate up` uses are audited (actor `system`) and move the config version too.
+    const version = (await catalog.configVersion()).version;
+    await catalog.placeTenant('globex', 's1');
+    assert.equal((await catalog.configVersion()).version, version + 1);
+    const placed = (await catalog.listAudit({ targetKind: 'tenant', targetId: 'globex', limit: 1 })).items[0]!;
+    assert.deepEqual([placed.actor, placed.action, placed.configVersion], ['system', 'tenant.create', version + 1]);
+    await catalog.removeTenant('globex');
+    await catalog.saveStamp({ ...(await catalog.getStamp('s1'))! });
+    await catalog.setStampState('s1', 'active', 'pid 42');
+    assert.equal((await catalog.configVersion()).version, version + 2, 'saving or recording what is already there changes nothing');
+    assert.equal((await catalog.getStamp('default'))!.tenantCount, 1);
   } finally {
     await store.db.destroy();
   }

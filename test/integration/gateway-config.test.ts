@@ -12,6 +12,7 @@ import autocannon from 'autocannon';
 import type { DynamicConfig } from '../../src/config/schema/dynamic.ts';
 import type { StaticConfig } from '../../src/config/schema/static.ts';
 import { Gateway } from '../../src/gateway/gateway.ts';
+import { createRequestObserver } from '../../src/observe/request-observer.ts';
 import { makeCertificate } from '../helpers/certificates.ts';
 import { closedPort, startServer, type TestServer } from '../helpers/http-servers.ts';
 
@@ -469,4 +470,40 @@ test('rateLimit and compress from a config: 429 with Retry-After over the burst;
   assert.deepEqual(statuses, [200, 200, 429]);
   assert.equal(encoding, 'gzip');
   assert.ok(Number(retryAfter) >= 1, `Retry-After: ${retryAfter}`);
+});
+
+test('metrics, access log and trace context from the static config: scraped after real traffic', async () => {
+  const seen: string[] = [];
+  const app = await startServer((req, res) => {
+    seen.push(String(req.headers.traceparent));
+    res.writeHead(req.url === '/fail' ? 502 : 200).end('ok');
+  });
+  servers.push(app);
+  const logLines: string[] = [];
+  const staticConfig = { entryPoints: { web: { address: '127.0.0.1:0' }, traefik: { address: '127.0.0.1:0' } }, metrics: { prometheus: {} }, accessLog: { format: 'json' as const } };
+  const sink = { write: (line: string) => void logLines.push(line), flush: () => Promise.resolve(), close: () => Promise.resolve() };
+  const observer = await createRequestObserver(staticConfig, { accessLog: { sink } });
+  const gateway = new Gateway({ staticConfig, observer });
+  gateway.applyConfig({ http: { routers: { app: { rule: 'PathPrefix(`/`)', service: 'app' } }, services: { app: { stamps: { stamps: [{ id: 's9', servers: [{ url: app.url }] }] } } } } });
+  gateways.push(gateway);
+  const ports = await gateway.listen();
+  const web = ports.get('web')!.port;
+  const parent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  for (const path of ['/a', '/b', '/fail']) await (await fetch(`http://127.0.0.1:${web}${path}`, { headers: { traceparent: parent } })).arrayBuffer();
+  assert.equal(seen.length, 3);
+  for (const sent of seen) assert.match(sent, /^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/, 'the trace continues upstream with the gateway as parent');
+  assert.notEqual(seen[0]!.split('-')[2], 'b7ad6b7169203331');
+  await new Promise((r) => setTimeout(r, 50));
+  const text = await (await fetch(`http://127.0.0.1:${ports.get('traefik')!.port}/metrics`)).text();
+  assert.match(text, /traefik_router_requests_total\{[^}]*code="200"[^}]*router="app"[^}]*\} 2/);
+  assert.match(text, /traefik_service_requests_total\{[^}]*code="502"[^}]*service="app"[^}]*\} 1/);
+  assert.match(text, /stampgate_stamp_requests_total\{[^}]*stamp="s9"[^}]*\} 2/);
+  assert.match(text, /traefik_config_reloads_total 1/);
+  assert.match(text, /traefik_service_server_up\{[^}]*service="app"[^}]*\} 1/);
+  assert.equal(logLines.length, 3);
+  const line = JSON.parse(logLines[2]!) as Record<string, unknown>;
+  assert.equal(line.status, 502);
+  assert.equal(line.router, 'app');
+  assert.equal(line.stamp, 's9');
+  assert.equal(line.traceId, '0af7651916cd43dd8448eb211c80319c');
 });

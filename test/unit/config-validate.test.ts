@@ -36,8 +36,8 @@ test('a key Stampgate does not support from Traefik is an error that says so', (
   assert.deepEqual(dynamicMessages({ http: { middlewares: { cb: { circuitBreaker: { expression: 'NetworkErrorRatio() > 0.5' } } } } }), [
     'http.middlewares.cb.circuitBreaker: Traefik middleware "circuitBreaker" is not supported by Stampgate',
   ]);
-  assert.deepEqual(staticMessages({ entryPoints: { web: { address: ':80', http3: {} } }, tracing: {} }), [
-    'tracing: Traefik section "tracing" is not supported by Stampgate',
+  assert.deepEqual(staticMessages({ entryPoints: { web: { address: ':80', http3: {} } }, hostResolver: {} }), [
+    'hostResolver: Traefik section "hostResolver" is not supported by Stampgate',
     'entryPoints.web.http3: Traefik key "http3" is not supported by Stampgate',
   ]);
   assert.deepEqual(staticMessages({ entryPoints: { web: { address: ':80' } }, providers: { docker: {} } }), [

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { DynamicConfig } from '../../config/schema/dynamic.ts';
 import type { StaticConfig } from '../../config/schema/static.ts';
 import { WorkerPool } from '../../gateway/workers/worker-pool.ts';
+import { createRequestObserver } from '../../observe/request-observer.ts';
 import { WorkerSide } from '../../gateway/workers/worker-side.ts';
 import { parseCount } from '../parse-options.ts';
 import { ConfigError } from '../../config/config-error.ts';
@@ -65,8 +66,10 @@ async function firstConfig(staticConfig: StaticConfig, watch: boolean, gateway: 
 async function runGateway(staticConfig: StaticConfig, name: string): Promise<void> {
   const say = (line: string) => console.log(`${name} | ${line}`);
   let workerSide: WorkerSide | undefined;
+  const observer = await createRequestObserver(staticConfig);
   const gateway: Gateway = new Gateway({
     staticConfig,
+    observer,
     log: say,
     // A worker's /stampsz is the sum over every worker, collected by the primary.
     ...(cluster.isWorker ? { stampsz: () => workerSide!.totalStampsz(() => gateway.counters.snapshot()) } : {}),

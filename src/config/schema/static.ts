@@ -2,6 +2,7 @@
 // (the control-plane provider, workers), each marked "Stampgate" below.
 import { Type, type Static } from '@sinclair/typebox';
 import { Closed, Duration, HttpUrl, StringList } from './common.ts';
+import { ObservabilityStaticConfig } from '../../observe/static-config.ts';
 
 export const EntryPoint = Closed({
   /** "[host]:port", e.g. ":80", "127.0.0.1:8080", "[::]:443". */
@@ -43,6 +44,8 @@ export const StaticConfig = Closed({
   log: Type.Optional(Closed({ level: Type.Optional(Type.Union(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'PANIC'].map((l) => Type.Literal(l)))) })),
   /** Stampgate: worker processes (node:cluster) sharing the listeners. */
   workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+  /** accessLog, metrics (Prometheus), tracing (OTLP): their schemas live with their code in observe/. */
+  ...ObservabilityStaticConfig,
 });
 
 export type StaticConfig = Static<typeof StaticConfig>;

@@ -6,7 +6,9 @@ import type { SqliteDatabase, SqliteStatement } from 'kysely';
 export function openNodeSqlite(path: string): SqliteDatabase {
   const db = new DatabaseSync(path);
   // WAL lets readers run beside the writer; the busy timeout rides out a second process briefly holding the lock.
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+  // synchronous=NORMAL (SQLite's advice for WAL): a commit survives a crash of the process, and a power
+  // cut may lose the last commits but never leaves half of one; it makes each change ~3x cheaper.
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
   return {
     close: () => db.close(),
     prepare: (sql: string) => adaptStatement(db.prepare(sql)),

@@ -55,6 +55,8 @@ export function createExchange(req: IncomingMessage, res: ServerResponse, entryP
     retries: 0,
     attempted: null,
     startedAt: performance.now(),
+    trace: null,
+    responseBytes: 0,
   };
 }
 

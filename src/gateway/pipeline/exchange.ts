@@ -3,6 +3,7 @@
 // service. Fields that most requests never use stay null, so the common request allocates little.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { QueryParams } from '../rules/query.ts';
+import type { TraceContext } from '../../observe/tracing/trace-context.ts';
 import type { Duplex, Writable } from 'node:stream';
 import type { UpstreamServer } from '../balancer/upstream-server.ts';
 
@@ -68,6 +69,10 @@ export interface Exchange {
   attempted: Set<UpstreamServer> | null;
   /** When the gateway received the request (performance.now()). */
   readonly startedAt: number;
+  /** W3C trace context of this request: its `traceparent` goes upstream (always propagated). */
+  trace: TraceContext | null;
+  /** Response body bytes sent to the client by the forwarder (metrics, access log). */
+  responseBytes: number;
 }
 
 export interface RetryPolicy {

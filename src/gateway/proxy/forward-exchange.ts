@@ -41,7 +41,7 @@ export function forwardExchange(exchange: Exchange, server: UpstreamServer, sett
     return;
   }
   const req = exchange.req;
-  const headers = upstreamRequestHeaders(req, exchange.requestId, exchange.forwardedTrusted);
+  const headers = upstreamRequestHeaders(req, exchange.requestId, exchange.forwardedTrusted, exchange.trace);
   if (exchange.upstreamHeaders !== null) applyHeaderEdits(headers, exchange.upstreamHeaders);
   if (!settings.passHostHeader) replaceHeader(headers, 'host', new URL(server.origin).host);
   const path = server.basePath + exchange.path + (exchange.query === '' ? '' : '?' + exchange.query);
@@ -136,6 +136,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.abandoned || this.sink === null) return;
+    this.exchange.responseBytes += chunk.length;
     if (!this.sink.write(chunk)) {
       controller.pause();
       this.sink.once('drain', () => controller.resume());

@@ -4,14 +4,20 @@
 import type { IncomingMessage } from 'node:http';
 import { connectionListed, isHopByHop } from './hop-by-hop.ts';
 
-const replacedByGateway = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
+const replacedByGateway = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'traceparent', 'tracestate']);
+
+/** The trace context to send upstream (the gateway's own span as the parent). */
+export interface UpstreamTrace {
+  readonly traceparent: string;
+  readonly traceState: string | null;
+}
 
 /**
  * Flat [name, value, name, value, …] list, the form undici takes without copying. When the peer is
  * a trusted proxy (entrypoint forwardedHeaders), its X-Forwarded-For is extended and its
  * X-Forwarded-Proto/-Host kept.
  */
-export function upstreamRequestHeaders(req: IncomingMessage, requestId: string, trustForwarded = false): string[] {
+export function upstreamRequestHeaders(req: IncomingMessage, requestId: string, trustForwarded = false, trace: UpstreamTrace | null = null): string[] {
   const raw = req.rawHeaders;
   const headers = req.headers;
   const listed = connectionListed(headers.connection);
@@ -32,6 +38,16 @@ export function upstreamRequestHeaders(req: IncomingMessage, requestId: string, 
     'x-forwarded-host', (trustForwarded && firstValue(headers['x-forwarded-host'])) || (headers.host ?? ''),
     'x-request-id', requestId,
   );
+  if (trace !== null) {
+    out.push('traceparent', trace.traceparent);
+    if (trace.traceState !== null) out.push('tracestate', trace.traceState);
+  } else {
+    // Without a trace of the gateway's own, the client's context passes through unchanged.
+    const parent = headers.traceparent;
+    if (typeof parent === 'string') out.push('traceparent', parent);
+    const state = headers.tracestate;
+    if (typeof state === 'string') out.push('tracestate', state);
+  }
   return out;
 }
 

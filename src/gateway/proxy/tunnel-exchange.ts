@@ -14,7 +14,7 @@ import type { ForwardSettings, UpstreamOutcome } from './forward-exchange.ts';
 export function tunnelExchange(exchange: Exchange, server: UpstreamServer, settings: ForwardSettings, outcome: UpstreamOutcome, connectTimeoutMs: number): void {
   const { socket: client, head } = exchange.upgrade!;
   const req = exchange.req;
-  const headers = upstreamRequestHeaders(req, exchange.requestId, exchange.forwardedTrusted);
+  const headers = upstreamRequestHeaders(req, exchange.requestId, exchange.forwardedTrusted, exchange.trace);
   if (exchange.upstreamHeaders !== null) {
     for (const [name, value] of exchange.upstreamHeaders) {
       for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.toLowerCase() === name) headers.splice(i, 2);

@@ -42,6 +42,8 @@ export interface CompileContext {
   /** Counts a request sent to the stamp with this counter index (/stampsz). */
   countStamp: (index: number) => void;
   log: (line: string) => void;
+  /** Told when a server's health changes: active checks, and passive ejection. */
+  onServerHealth?: (service: string, url: string, healthy: boolean, kind: 'active' | 'passive') => void;
   /** Traefik's `@internal` services a router may name (`api@internal`, `ping@internal`). */
   internalServices?: ReadonlyMap<string, Handler>;
 }
@@ -101,9 +103,15 @@ export function compileConfig(config: DynamicConfig, version: number, context: C
 
   const loadBalancer = (name: string, config: Omit<LoadBalancerConfig, 'servers'>, servers: UpstreamServer[]): LoadBalancerService => {
     const active = config.healthCheck === undefined ? undefined : new ActiveHealthCheck(servers, config.healthCheck);
-    active?.on('change', (server, healthy, reason) => context.log(`service ${name}: server ${server.url} is ${healthy ? 'healthy again' : 'unhealthy'} (${reason})`));
+    active?.on('change', (server, healthy, reason) => {
+      context.log(`service ${name}: server ${server.url} is ${healthy ? 'healthy again' : 'unhealthy'} (${reason})`);
+      context.onServerHealth?.(name, server.url, healthy, 'active');
+    });
     const passive = config.passiveHealthCheck === undefined ? undefined : new PassiveHealth(config.passiveHealthCheck);
-    passive?.on('change', (server, healthy, reason) => context.log(`service ${name}: server ${server.url} ${healthy ? 'is back' : 'ejected'} (${reason})`));
+    passive?.on('change', (server, healthy, reason) => {
+      context.log(`service ${name}: server ${server.url} ${healthy ? 'is back' : 'ejected'} (${reason})`);
+      context.onServerHealth?.(name, server.url, healthy, 'passive');
+    });
     return new LoadBalancerService({
       name,
       balancer: createBalancer(servers, { strategy: config.strategy, sticky: config.sticky, serviceName: name }),

@@ -88,6 +88,6 @@ function sendCopy(mirror: LoadBalancerService, exchange: Exchange, body: Buffer 
   const server = mirror.pickServer(exchange);
   if (server === undefined) return;
   const path = server.basePath + exchange.path + (exchange.query === '' ? '' : '?' + exchange.query);
-  const headers = upstreamRequestHeaders(exchange.req, exchange.requestId, exchange.forwardedTrusted);
+  const headers = upstreamRequestHeaders(exchange.req, exchange.requestId, exchange.forwardedTrusted, exchange.trace);
   server.pool.dispatch({ path, method: exchange.method, headers, body }, discard);
 }
