@@ -3,7 +3,11 @@
 // may import both the gateway and the control plane.
 import type http from 'node:http';
 import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { createAdminApi } from '../control/api/admin-api.ts';
+import { ensureAdminToken } from '../control/api/admin-token.ts';
 import { Catalog, type StampRecord } from '../control/store/catalog.ts';
+import { TokenStore } from '../control/store/tokens.ts';
 import { openStore } from '../control/store/open-store.ts';
 import { libraryTemplate } from '../control/deploy/stamp-template.ts';
 import { ProcessDriver } from '../control/deploy/drivers/process/process-driver.ts';
@@ -26,6 +30,10 @@ export interface LocalSystemOptions {
   databaseUrl?: string;
   redisUrl?: string;
   bodyLimit: number;
+  /** Port of the admin API (and, later, the dashboard); 0 turns it off. */
+  apiPort: number;
+  /** The control-plane store: `sqlite:<path>` (default: control.db in the data dir) or `postgres://…`. */
+  storeUrl?: string;
   output: (line: string) => void;
   /** How long to wait for every stamp to be ready before printing the banner anyway. */
   readyTimeoutMs?: number;
@@ -50,18 +58,21 @@ export function stampIdsFor(count: number): Array<{ id: string; aliases: string[
 
 export async function startLocalSystem(options: LocalSystemOptions): Promise<LocalSystem> {
   const say = (line: string) => options.output(`stampgate | ${line}`);
-  for (const [name, port] of [['--port', options.gatewayPort], ['--stampsz-port', options.stampszPort]] as const) {
+  for (const [name, port] of [['--port', options.gatewayPort], ['--stampsz-port', options.stampszPort], ['--api-port', options.apiPort]] as const) {
     if (port !== 0 && !(await isPortFree(port, options.host))) throw new UsageError(`port ${port} (${name}) is already in use on ${options.host}; choose another with ${name}`);
   }
-  if (options.stampszPort !== 0 && options.stampszPort === options.gatewayPort) throw new UsageError(`--port and --stampsz-port are both ${options.gatewayPort}`);
+  const ports = [options.gatewayPort, options.stampszPort, options.apiPort].filter((p) => p !== 0);
+  if (new Set(ports).size !== ports.length) throw new UsageError(`--port, --stampsz-port and --api-port must differ (got ${ports.join(', ')})`);
 
-  const store = await openStore(`sqlite:${join(options.dataDir, 'control.db')}`);
+  const store = await openStore(options.storeUrl ?? `sqlite:${join(options.dataDir, 'control.db')}`);
   const catalog = new Catalog(store.db);
+  const tokens = new TokenStore(store.db);
+  let api: FastifyInstance | undefined;
   const driver = new ProcessDriver({
     template: libraryTemplate({ databaseUrl: options.databaseUrl, redisUrl: options.redisUrl }),
     dataRoot: join(options.dataDir, 'stamps'),
     firstPort: options.firstStampPort,
-    reservedPorts: new Set([options.gatewayPort, options.stampszPort].filter((p) => p !== 0)),
+    reservedPorts: new Set(ports),
     output: options.output,
     prefixWidth: Math.max(9, `s${options.stampCount - 1}`.length),
   });
@@ -71,11 +82,13 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let stopping: Promise<void> | undefined;
+  let unsubscribe: (() => void) | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       say('stopping…');
+      unsubscribe?.();
       // Stamps get SIGTERM while the gateway drains: both finish their requests under way.
-      await Promise.allSettled([gateway?.close(), stampsz && new Promise((r) => stampsz!.close(r)), driver.stopAll()]);
+      await Promise.allSettled([gateway?.close(), stampsz && new Promise((r) => stampsz!.close(r)), driver.stopAll(), api?.close()]);
       await store.db.destroy();
       say('stopped');
       resolveStopped();
@@ -99,16 +112,35 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     const tenants = (await catalog.listTenants()).filter((t) => running.has(t.stampId));
 
     const listenHost = options.host.includes(':') ? `[${options.host}]` : options.host;
-    const { staticConfig, dynamicConfig } = stampsGatewayConfig({
-      address: `${listenHost}:${options.gatewayPort}`,
-      stamps: stamps.map((s) => ({ id: s.id, aliases: s.aliases, url: s.url })),
-      bodyLimit: options.bodyLimit,
-    });
+    const localStamps = stamps.map((s) => ({ id: s.id, aliases: s.aliases, url: s.url }));
+    // The gateway config: the stamps this command runs, plus any stamp the admin API makes active
+    // with a URL (an external one, or one a driver provisioned); rebuilt on every catalog change.
+    const gatewayConfig = async () => {
+      const others = (await catalog.listStamps()).filter((s) => !running.has(s.id) && (s.state === 'active' || s.state === 'draining') && s.url !== '');
+      return stampsGatewayConfig({
+        address: `${listenHost}:${options.gatewayPort}`,
+        stamps: [...localStamps, ...others.map((s) => ({ id: s.id, aliases: s.aliases, url: s.url }))],
+        bodyLimit: options.bodyLimit,
+      });
+    };
+    const { staticConfig, dynamicConfig } = await gatewayConfig();
     // Prometheus metrics are on in the demo, served beside /stampsz (deploy/monitoring scrapes :3004).
     const observer = await createRequestObserver({ metrics: { prometheus: {} } });
     gateway = new Gateway({ staticConfig, observer, log: (line) => options.output(`gateway   | ${line}`) });
     gateway.applyConfig(dynamicConfig);
     gateway.directory.replace(tenants.map((t) => [t.id, t.stampId]));
+    const liveGateway = gateway;
+    let refreshing = Promise.resolve();
+    unsubscribe = catalog.onChange(() => {
+      refreshing = refreshing.then(async () => {
+        try {
+          liveGateway.applyConfig((await gatewayConfig()).dynamicConfig);
+          liveGateway.directory.replace((await catalog.listTenants()).map((t) => [t.id, t.stampId]));
+        } catch (error) {
+          say(`could not apply a catalog change to the gateway: ${(error as Error).message}`);
+        }
+      });
+    });
 
     for (const stamp of stamps) {
       const supervised = driver.start(stamp.id, { port: stamp.port!, dataDir: stamp.dataDir!, url: stamp.url });
@@ -133,6 +165,15 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
       say(`stamps metrics on http://${displayHost(options.host)}:${options.stampszPort}/stampsz, Prometheus on /metrics`);
     }
     if (tenants.length > 0) say(`tenant directory: ${tenants.map((t) => `${t.id}→${t.stampId}`).join(', ')}`);
+    if (options.apiPort !== 0) {
+      const admin = await ensureAdminToken(options.dataDir, process.env, tokens);
+      api = await createAdminApi({ catalog, tokens });
+      await api.listen({ port: options.apiPort, host: options.host });
+      const apiUrl = `http://${displayHost(options.host)}:${options.apiPort}`;
+      const where = admin.source === 'env' ? '$STAMPGATE_ADMIN_TOKEN' : `$(cat ${admin.path})`;
+      say(`admin API on ${apiUrl} (docs: ${apiUrl}/docs). ${admin.created ? 'A new admin token was written to ' + admin.path + ' (mode 0600).' : 'Admin token: ' + (admin.source === 'env' ? 'STAMPGATE_ADMIN_TOKEN' : admin.path) + '.'}`);
+      say(`  curl -H "Authorization: Bearer ${where}" ${apiUrl}/api/v1/stamps`);
+    }
 
     const ready = await waitUntilReady(gateway, options.readyTimeoutMs ?? 30_000);
     if (ready) {

@@ -2,7 +2,7 @@
 // curl session replayed against it, then a stamp killed and brought back by the supervisor.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/http-servers.ts';
@@ -24,7 +24,8 @@ test('stampgate up: the seed session, a stamp crash and recovery, and a clean st
   const gatewayPort = await freePort();
   const stampszPort = await freePort();
   const firstStampPort = await freePort();
-  const up = runStampgate(['up', '--port', String(gatewayPort), '--stampsz-port', String(stampszPort), '--stamp-port', String(firstStampPort), '--data-dir', dataDir, '--tenant', 'acme=s1']);
+  const apiPort = await freePort();
+  const up = runStampgate(['up', '--port', String(gatewayPort), '--stampsz-port', String(stampszPort), '--stamp-port', String(firstStampPort), '--api-port', String(apiPort), '--data-dir', dataDir, '--tenant', 'acme=s1']);
   const pids = new Map<string, number>();
   const stampUrls = new Map<string, string>();
   try {
@@ -54,11 +55,29 @@ test('stampgate up: the seed session, a stamp crash and recovery, and a clean st
     assert.equal(viaTenant.headers.get('x-stamp-id'), 's1');
     await viaTenant.arrayBuffer();
     assert.deepEqual((await getJson(stampsz)).body, { total_requests: 5, by_stamp: { default: 2, s1: 1, s2: 2 }, stamp_ids: ['default', 's1', 's2'] });
+
     assert.deepEqual((await getJson(`${gw}/stampsz`)).body, (await getJson(stampsz)).body, '/stampsz on the gateway and on its own port agree');
     assert.deepEqual(await getJson(`${gw}/readyz`), {
       status: 200,
       body: { status: 'ready', stamps: { default: { status: 'ready', db: 'ok' }, s1: { status: 'ready', db: 'ok' }, s2: { status: 'ready', db: 'ok' } } },
     });
+    // A tenant placed through the admin API routes through the gateway at once.
+    await up.waitForLine(/admin API on http:\/\/127\.0\.0\.1:\d+/);
+    const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+    const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    assert.equal((await fetch(`http://127.0.0.1:${apiPort}/api/v1/tenants`, { method: 'POST', headers: auth, body: '{"id":"globex"}' })).status, 201);
+    const placed = (await getJson(`http://127.0.0.1:${apiPort}/api/v1/tenants/globex`, { headers: auth })).body as { stampId: string };
+    // The gateway learns of it within a second.
+    let routedTo: string | null = null;
+    for (const deadline = Date.now() + 1000; routedTo !== placed.stampId && Date.now() < deadline; ) {
+      const routed = await fetch(`${gw}/libros`, { headers: { 'x-tenant-id': 'globex' } });
+      routedTo = routed.headers.get('x-stamp-id');
+      await routed.arrayBuffer();
+    }
+    assert.equal(routedTo, placed.stampId);
+    assert.equal((await fetch(`http://127.0.0.1:${apiPort}/api/v1/tenants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id":"nope"}' })).status, 401, 'no anonymous writes');
+    assert.match(await (await fetch(`http://127.0.0.1:${stampszPort}/metrics`)).text(), /stampgate_stamp_requests_total\{[^}]*stamp="s1"/);
+
     const unknown = await getJson(`${gw}/libros?stamp=7`);
     assert.equal(unknown.status, 404);
     assert.match(String((unknown.body as { detail: string }).detail), /known stamps: default, s1, s2/);

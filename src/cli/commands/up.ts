@@ -14,7 +14,9 @@ export function registerUpCommand(program: Command): void {
     .option('--stamps <n>', 'number of stamps: default, s1, s2, …', parseCount(1, 64), 3)
     .option('--stamp-port <port>', 'first port tried for the stamps (each takes the next free one)', parsePort, 3001)
     .option('--stampsz-port <port>', 'port of the separate /stampsz listener (0 to turn it off)', parsePort, 3004)
+    .option('--api-port <port>', 'admin API port (0 to turn it off)', parsePort, 8080)
     .option('--data-dir <dir>', 'where the control-plane store and each stamp\'s database live', '.stampgate')
+    .option('--db <url>', 'control-plane store: PostgreSQL (postgres://…) instead of the SQLite file in --data-dir', parseUrl(['postgres', 'postgresql']))
     .option('--tenant <tenant=stamp>', 'place a tenant on a stamp (repeatable; kept in the store)', collectTenant)
     .option('--database-url <url>', 'PostgreSQL server for the stamps (one database each) instead of SQLite files', parseUrl(['postgres', 'postgresql']))
     .option('--redis-url <url>', 'Redis for the stamps\' cache instead of an in-process one', parseUrl(['redis', 'rediss']))
@@ -26,6 +28,8 @@ export function registerUpCommand(program: Command): void {
         stampCount: raw.stamps,
         firstStampPort: raw.stampPort,
         stampszPort: raw.stampszPort,
+        apiPort: raw.apiPort,
+        ...(raw.db !== undefined ? { storeUrl: raw.db } : {}),
         dataDir: resolve(raw.dataDir),
         tenants: raw.tenant ?? [],
         databaseUrl: raw.databaseUrl,
@@ -63,6 +67,8 @@ interface RawUpOptions {
   stamps: number;
   stampPort: number;
   stampszPort: number;
+  apiPort: number;
+  db?: string;
   dataDir: string;
   tenant?: Array<[string, string]>;
   databaseUrl?: string;
