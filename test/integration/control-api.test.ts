@@ -9,38 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import { createAdminApi, type StampNeed } from '../../src/control/api/admin-api.ts';
 import { Catalog } from '../../src/control/store/catalog.ts';
 import { openStore, type OpenedStore } from '../../src/control/store/open-store.ts';
 import { TokenStore } from '../../src/control/store/tokens.ts';
-import { serviceAvailable, testPostgresUrl } from '../helpers/services.ts';
+import { freshStoreUrl, type StoreKind } from '../helpers/fresh-store.ts';
 
-type Kind = 'sqlite' | 'postgres';
+type Kind = StoreKind;
 
-/** A fresh, empty store location: a temporary SQLite file, or a PostgreSQL database made for this run and dropped after. */
-async function freshStoreUrl(t: TestContext, kind: Kind): Promise<string | undefined> {
-  if (kind === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'stampgate-control-api-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    return `sqlite:${join(dir, 'control.db')}`;
-  }
-  if (!(await serviceAvailable('postgres'))) {
-    t.skip(`PostgreSQL does not answer at ${testPostgresUrl}`);
-    return undefined;
-  }
-  const name = `stampgate_api_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: testPostgresUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  t.after(async () => {
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
-  });
-  const url = new URL(testPostgresUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 const adminToken = `admin-${randomBytes(16).toString('hex')}`;
 
@@ -64,7 +40,7 @@ interface Harness {
 }
 
 async function startHarness(t: TestContext, kind: Kind): Promise<Harness | undefined> {
-  const url = await freshStoreUrl(t, kind);
+  const url = await freshStoreUrl(t, kind, 'control-api');
   if (!url) return undefined;
   const store = await openStore(url);
   const catalog = new Catalog(store.db);

@@ -4,47 +4,19 @@
 // deltas, gzip, and shutdown releasing the watchers.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import { request as undiciRequest } from 'undici';
 import { createAdminApi } from '../../src/control/api/admin-api.ts';
 import type { ConfigDelta, ConfigDocument } from '../../src/control/feed/config-feed.ts';
 import { Catalog } from '../../src/control/store/catalog.ts';
 import { openStore, type OpenedStore } from '../../src/control/store/open-store.ts';
 import { TokenStore } from '../../src/control/store/tokens.ts';
-import { serviceAvailable, testPostgresUrl } from '../helpers/services.ts';
+import { freshStoreUrl } from '../helpers/fresh-store.ts';
 
-type Kind = 'sqlite' | 'postgres';
 
-/** A fresh, empty store location: a temporary SQLite file, or a PostgreSQL database made for this run and dropped after. */
-async function freshStoreUrl(t: TestContext, kind: Kind): Promise<string | undefined> {
-  if (kind === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'stampgate-control-feed-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    return `sqlite:${join(dir, 'control.db')}`;
-  }
-  if (!(await serviceAvailable('postgres'))) {
-    t.skip(`PostgreSQL does not answer at ${testPostgresUrl}`);
-    return undefined;
-  }
-  const name = `stampgate_feed_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: testPostgresUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  t.after(async () => {
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
-  });
-  const url = new URL(testPostgresUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 const adminToken = `admin-${randomBytes(16).toString('hex')}`;
 
@@ -89,7 +61,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('config feed on both stores', { concurrency: true }, () => {
   for (const kind of ['sqlite', 'postgres'] as const) {
     test(`config feed on ${kind}`, async (t) => {
-      const url = await freshStoreUrl(t, kind);
+      const url = await freshStoreUrl(t, kind, 'control-feed');
       if (!url) return;
       const cp = await startControlPlane(t, url);
       await write(cp.base, 'POST', '/api/v1/stamps', { id: 's1', aliases: ['1'], driver: 'external', url: 'http://127.0.0.1:3002' });

@@ -2,14 +2,12 @@
 // stamps and tenants with their audit rows and config version, placement policies and capacity
 // under concurrent placements, the one-running-operation rule, tokens and the admin token file.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { Kysely, SqliteDialect } from 'kysely';
 import { Migrator } from 'kysely/migration';
-import pg from 'pg';
 import { ensureAdminToken } from '../../src/control/api/admin-token.ts';
 import { Catalog, CatalogError, type CatalogErrorCode } from '../../src/control/store/catalog.ts';
 import { migrationProvider } from '../../src/control/store/migrations.ts';
@@ -17,36 +15,13 @@ import { openNodeSqlite } from '../../src/control/store/node-sqlite-database.ts'
 import { openStore, type OpenedStore } from '../../src/control/store/open-store.ts';
 import type { StoreSchema } from '../../src/control/store/schema.ts';
 import { hashToken, TokenStore } from '../../src/control/store/tokens.ts';
-import { serviceAvailable, testPostgresUrl } from '../helpers/services.ts';
+import { freshStoreUrl, type StoreKind } from '../helpers/fresh-store.ts';
 
-type Kind = 'sqlite' | 'postgres';
+type Kind = StoreKind;
 
-/** A fresh, empty store location: a temporary SQLite file, or a PostgreSQL database made for this run and dropped after. */
-async function freshStoreUrl(t: TestContext, kind: Kind): Promise<string | undefined> {
-  if (kind === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'stampgate-control-store-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    return `sqlite:${join(dir, 'control.db')}`;
-  }
-  if (!(await serviceAvailable('postgres'))) {
-    t.skip(`PostgreSQL does not answer at ${testPostgresUrl}`);
-    return undefined;
-  }
-  const name = `stampgate_ctl_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: testPostgresUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  t.after(async () => {
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
-  });
-  const url = new URL(testPostgresUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 async function withStore(t: TestContext, kind: Kind, run: (store: OpenedStore, url: string) => Promise<void>): Promise<void> {
-  const url = await freshStoreUrl(t, kind);
+  const url = await freshStoreUrl(t, kind, 'control-store');
   if (!url) return;
   const store = await openStore(url);
   try {
