@@ -5,6 +5,9 @@ import type http from 'node:http';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createAdminApi } from '../control/api/admin-api.ts';
+import { Provisioner } from '../control/deploy/provisioner.ts';
+import { TenantDeployments } from '../control/deploy/tenant-deploy.ts';
+import { ProcessStampDriver } from '../control/deploy/drivers/process/process-stamp-driver.ts';
 import { ensureAdminToken } from '../control/api/admin-token.ts';
 import { Catalog, type StampRecord } from '../control/store/catalog.ts';
 import { TokenStore } from '../control/store/tokens.ts';
@@ -16,6 +19,9 @@ import { Gateway } from '../gateway/gateway.ts';
 import { stampsGatewayConfig } from '../gateway/stamps/stamps-config.ts';
 import { createStampszServer } from '../observe/stampsz-server.ts';
 import { createRequestObserver } from '../observe/request-observer.ts';
+import { dashboardGateway } from '../dashboard/gateway-source.ts';
+import type { DashboardGateway } from '../dashboard/sources.ts';
+import { StampTrafficRecorder, TrafficRecordingObserver } from '../dashboard/stamp-traffic.ts';
 import { UsageError } from './usage-error.ts';
 
 export interface LocalSystemOptions {
@@ -30,7 +36,7 @@ export interface LocalSystemOptions {
   databaseUrl?: string;
   redisUrl?: string;
   bodyLimit: number;
-  /** Port of the admin API (and, later, the dashboard); 0 turns it off. */
+  /** Port of the admin API and the web dashboard; 0 turns both off. */
   apiPort: number;
   /** The control-plane store: `sqlite:<path>` (default: control.db in the data dir) or `postgres://…`. */
   storeUrl?: string;
@@ -79,6 +85,8 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
 
   let gateway: Gateway | undefined;
   let stampsz: http.Server | undefined;
+  let dashboardSource: DashboardGateway | undefined;
+  let provisioner: Provisioner | undefined;
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let stopping: Promise<void> | undefined;
@@ -88,7 +96,8 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
       say('stopping…');
       unsubscribe?.();
       // Stamps get SIGTERM while the gateway drains: both finish their requests under way.
-      await Promise.allSettled([gateway?.close(), stampsz && new Promise((r) => stampsz!.close(r)), driver.stopAll(), api?.close()]);
+      dashboardSource?.close?.();
+      await Promise.allSettled([gateway?.close(), stampsz && new Promise((r) => stampsz!.close(r)), driver.stopAll(), api?.close(), provisioner?.close()]);
       await store.db.destroy();
       say('stopped');
       resolveStopped();
@@ -125,7 +134,10 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     };
     const { staticConfig, dynamicConfig } = await gatewayConfig();
     // Prometheus metrics are on in the demo, served beside /stampsz (deploy/monitoring scrapes :3004).
-    const observer = await createRequestObserver({ metrics: { prometheus: {} } });
+    const observed = await createRequestObserver({ metrics: { prometheus: {} } });
+    // With the dashboard on, each stamp's answers and times are also counted for its charts.
+    const traffic = options.apiPort !== 0 ? new StampTrafficRecorder() : undefined;
+    const observer = traffic ? new TrafficRecordingObserver(observed, traffic) : observed;
     gateway = new Gateway({ staticConfig, observer, log: (line) => options.output(`gateway   | ${line}`) });
     gateway.applyConfig(dynamicConfig);
     gateway.directory.replace(tenants.map((t) => [t.id, t.stampId]));
@@ -165,14 +177,31 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
       say(`stamps metrics on http://${displayHost(options.host)}:${options.stampszPort}/stampsz, Prometheus on /metrics`);
     }
     if (tenants.length > 0) say(`tenant directory: ${tenants.map((t) => `${t.id}→${t.stampId}`).join(', ')}`);
+    let dashboardLink: string | undefined;
     if (options.apiPort !== 0) {
       const admin = await ensureAdminToken(options.dataDir, process.env, tokens);
-      api = await createAdminApi({ catalog, tokens });
+      dashboardSource = dashboardGateway(gateway, { url: gatewayUrl, traffic, log: (line) => say(line) });
+      // Stamps made through the API (a tenant's own deploy, or a new stamp when none fits) are
+      // provisioned by the process driver, in their own port range; this command's three stamps stay on theirs.
+      provisioner = new Provisioner({
+        catalog,
+        drivers: [new ProcessStampDriver({ template: libraryTemplate({ databaseUrl: options.databaseUrl, redisUrl: options.redisUrl }), dataDir: options.dataDir, reservedPorts: new Set(ports), output: options.output })],
+        log: say,
+      });
+      await provisioner.recover();
+      api = await createAdminApi({
+        catalog,
+        tokens,
+        deployments: new TenantDeployments({ catalog, provisioner }),
+        provisionStamp: provisioner.provisionStamp,
+        dashboard: { sources: { catalog, store: store.db, gateway: dashboardSource }, log: (line) => say(line) },
+      });
       await api.listen({ port: options.apiPort, host: options.host });
       const apiUrl = `http://${displayHost(options.host)}:${options.apiPort}`;
       const where = admin.source === 'env' ? '$STAMPGATE_ADMIN_TOKEN' : `$(cat ${admin.path})`;
       say(`admin API on ${apiUrl} (docs: ${apiUrl}/docs). ${admin.created ? 'A new admin token was written to ' + admin.path + ' (mode 0600).' : 'Admin token: ' + (admin.source === 'env' ? 'STAMPGATE_ADMIN_TOKEN' : admin.path) + '.'}`);
       say(`  curl -H "Authorization: Bearer ${where}" ${apiUrl}/api/v1/stamps`);
+      dashboardLink = `${apiUrl}/login?token=${encodeURIComponent(admin.token)}`;
     }
 
     const ready = await waitUntilReady(gateway, options.readyTimeoutMs ?? 30_000);
@@ -183,6 +212,11 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
       say(`  curl ${gatewayUrl}/readyz   ·   curl ${gatewayUrl}/stampsz`);
     } else {
       say('not every stamp is ready yet; see /readyz. The supervisor keeps restarting the ones that exit.');
+    }
+    if (dashboardLink !== undefined) {
+      // As Jupyter does: one link that signs the browser in (it holds the admin token: keep it to yourself).
+      say('dashboard: open this link in a browser to sign in:');
+      say(`  ${dashboardLink}`);
     }
     return { gateway, gatewayUrl, stopped, stop, killNow: () => driver.killAll() };
   } catch (error) {

@@ -1,6 +1,10 @@
 // The `stampgate` command: argument parsing only; the work is done by the layers below.
 import { Command, CommanderError } from 'commander';
+import { registerDeployCommand, registerUndeployCommand } from './commands/deploy.ts';
 import { registerGatewayCommand } from './commands/gateway.ts';
+import { registerStampCommand } from './commands/stamp.ts';
+import { registerStatusCommand } from './commands/status.ts';
+import { registerTenantCommand } from './commands/tenant.ts';
 import { registerUpCommand } from './commands/up.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -12,6 +16,11 @@ export async function main(argv: string[]): Promise<void> {
     .exitOverride();
   registerUpCommand(program);
   registerGatewayCommand(program);
+  registerStampCommand(program);
+  registerTenantCommand(program);
+  registerStatusCommand(program);
+  registerDeployCommand(program);
+  registerUndeployCommand(program);
   try {
     await program.parseAsync(argv);
   } catch (error) {

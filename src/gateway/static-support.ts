@@ -7,7 +7,6 @@ export function unsupportedStaticKeys(config: StaticConfig): string[] {
   const problems: string[] = [];
   const notYet = (key: string) => problems.push(`${key} is not supported by this Stampgate version yet`);
   if (config.api?.debug === true) notYet('api.debug');
-  if (config.providers?.stampgate !== undefined) notYet('providers.stampgate');
   for (const [name, ep] of Object.entries(config.entryPoints)) {
     const t = ep.transport;
     if (t?.respondingTimeouts?.writeTimeout !== undefined && parseDuration(t.respondingTimeouts.writeTimeout) !== 0) notYet(`entryPoints.${name}.transport.respondingTimeouts.writeTimeout`);

@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { collectTenant, parseBytes, parseCount, parsePort, parseUrl } from '../parse-options.ts';
-import { startLocalSystem, type LocalSystem, type LocalSystemOptions } from '../local-system.ts';
+import type { LocalSystem, LocalSystemOptions } from '../local-system.ts';
 
 export function registerUpCommand(program: Command): void {
   program
@@ -51,6 +51,8 @@ export function registerUpCommand(program: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
+        // Loaded on use: the other commands start faster without the whole system's modules.
+        const { startLocalSystem } = await import('../local-system.ts');
         system = await startLocalSystem(options);
         if (signals > 0) void system.stop();
         await system.stopped;

@@ -10,12 +10,15 @@ import type { TokenStore } from '../store/tokens.ts';
 import { ConfigFeed } from '../feed/config-feed.ts';
 import { registerFeedRoutes } from '../feed/feed-routes.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
+import { registerDeployRoutes } from './deploy-routes.ts';
+import type { TenantDeployments } from '../deploy/tenant-deploy.ts';
 import { bearerAuth } from './auth.ts';
 import { errorHandler, notFoundHandler } from './problems.ts';
 import { registerStampRoutes } from './stamp-routes.ts';
 import { registerTenantRoutes, type ProvisionStamp } from './tenant-routes.ts';
 import { registerTokenRoutes } from './token-routes.ts';
 import { validatorCompiler } from './validation.ts';
+import { registerDashboard, type DashboardOptions } from '../../dashboard/dashboard.ts';
 
 export type { ProvisionStamp, StampNeed } from './tenant-routes.ts';
 
@@ -28,12 +31,16 @@ export interface AdminApiOptions {
   logger?: FastifyServerOptions['logger'];
   /** Called when no stamp fits a new tenant, to provision one (the deployment state machine). */
   provisionStamp?: ProvisionStamp;
+  /** Per-tenant deploys, stamp provisioning and operation events (deploy-routes.ts); absent: those endpoints are not served. */
+  deployments?: TenantDeployments;
   /** How long a config watch waits before answering 304 (default 25 s). */
   watchTimeoutMs?: number;
   /** How often the feed re-reads the config version while gateways wait (default 500 ms). */
   feedPollIntervalMs?: number;
   /** Largest request body in bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** The web dashboard on /, /login and /dashboard, signed in with a session cookie (see src/dashboard/); off when absent. */
+  dashboard?: DashboardOptions;
 }
 
 export async function createAdminApi(options: AdminApiOptions): Promise<FastifyInstance> {
@@ -60,6 +67,8 @@ export async function createAdminApi(options: AdminApiOptions): Promise<FastifyI
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  // Before the bearer check: the dashboard's own paths are answered by the dashboard (session cookie).
+  if (options.dashboard) await registerDashboard(app, options.tokens, options.dashboard);
   app.addHook('onRequest', bearerAuth(options.tokens));
   let closing = false;
   app.addHook('onSend', async (request, reply) => {
@@ -106,6 +115,7 @@ export async function createAdminApi(options: AdminApiOptions): Promise<FastifyI
   registerStampRoutes(app, options.catalog);
   registerTenantRoutes(app, options.catalog, options.provisionStamp);
   registerAuditRoutes(app, options.catalog);
+  if (options.deployments) registerDeployRoutes(app, options.catalog, options.deployments);
   registerTokenRoutes(app, options.tokens);
   registerFeedRoutes(app, feed, { watchTimeoutMs: options.watchTimeoutMs });
   await app.ready();

@@ -1,5 +1,6 @@
-// What a stamp is made of for the process driver: the command that runs its app and the
-// environment that makes one copy different from another (its id, port and own database).
+// What a stamp is made of, for each driver: for the process driver the command that runs its app and the
+// environment that makes one copy different from another (its id, port and own database); for the
+// docker and kubernetes drivers an image and the same environment.
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -33,6 +34,36 @@ export function libraryTemplate(options: LibraryTemplateOptions = {}): ProcessSt
       HOST: '127.0.0.1',
       DATABASE_URL: options.databaseUrl ?? `sqlite:${join(dataDir, 'biblioteca.db')}`,
       ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+    }),
+  };
+}
+
+/** What a stamp is made of for the docker and kubernetes drivers: an image and how to configure one copy of it. */
+export interface ContainerStampTemplate {
+  image: string;
+  /** The port the app listens on inside its container. */
+  containerPort: number;
+  /** Answers 200 once the stamp takes traffic (its database reached). */
+  readyPath: string;
+  /** Answers 200 while the process lives (Kubernetes' liveness probe). */
+  healthPath: string;
+  /** Environment of one stamp's app container; secrets (`databaseUrl`) are kept in the driver's secret store (.env, Secret). */
+  env(stamp: { id: string; port: number; databaseUrl: string; redisUrl?: string }): Record<string, string>;
+}
+
+/** The sample library app as a container image (built from the repository's Dockerfile; `image` names it). */
+export function libraryContainerTemplate(options: { image?: string } = {}): ContainerStampTemplate {
+  return {
+    image: options.image ?? 'stampgate/library:latest',
+    containerPort: 3000,
+    readyPath: '/ready',
+    healthPath: '/health',
+    env: ({ id, port, databaseUrl, redisUrl }) => ({
+      STAMP_ID: id,
+      PORT: String(port),
+      HOST: '0.0.0.0',
+      DATABASE_URL: databaseUrl,
+      ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     }),
   };
 }

@@ -487,6 +487,145 @@ export class Catalog {
     return rows.map(toOperationRecord);
   }
 
+  // ---- provisioning (the saga of src/control/deploy/ writes through these) -------------------
+  // Each is one transaction, so that a step's effect on the store and its bookkeeping never part.
+
+  /**
+   * Starts an operation on a stamp together with what must come with it, in one transaction: the
+   * stamp itself when `create` is given and it does not exist yet, and the state the stamp enters.
+   * 409 (`operation-in-progress`, with its id) while another operation runs on the stamp.
+   */
+  async beginOperation(
+    input: { stampId: string; kind: string; steps: unknown[]; create?: CreateStampInput; stampState?: { state: StampState; reason: string } },
+    actor: string,
+  ): Promise<{ operation: OperationRecord; stamp: StampRecord; created: boolean }> {
+    if (input.create) checkStampInput(input.create);
+    try {
+      return await this.#write(actor, async ({ trx, now, record }) => {
+        let before = await readStamp(trx, input.stampId);
+        const created = !before && input.create !== undefined;
+        if (!before) {
+          const create = input.create;
+          if (!create || create.id !== input.stampId) throw new CatalogError('unknown-stamp', `no stamp is named ${JSON.stringify(input.stampId)}`, { stamp: input.stampId });
+          const aliases = create.aliases ?? [];
+          await checkNamesFree(trx, create.id, [create.id, ...aliases]);
+          const state = input.stampState ?? { state: 'provisioning' as const, reason: `created by ${actor}` };
+          await trx
+            .insertInto('stamps')
+            .values({ id: create.id, aliases: JSON.stringify(aliases), driver: create.driver ?? 'process', url: create.url ?? '', port: null, data_dir: null, state: state.state, state_reason: state.reason, version: create.version ?? '', capacity: create.capacity ?? 1000, labels: JSON.stringify(create.labels ?? {}), created_at: now, updated_at: now, tenant_count: 0 })
+            .execute();
+          before = (await readStamp(trx, create.id))!;
+          record({ action: 'stamp.create', targetKind: 'stamp', targetId: create.id, before: null, after: auditStamp(before), config: true });
+        }
+        await refuseWhileOperationRuns(trx, input.stampId);
+        const row: OperationsTable = { id: randomUUID(), stamp_id: input.stampId, kind: input.kind, state: 'running', steps: JSON.stringify(input.steps), error: null, actor, started_at: now, finished_at: null };
+        await trx.insertInto('operations').values(row).execute();
+        const operation = toOperationRecord(row);
+        record({ action: 'operation.start', targetKind: 'operation', targetId: row.id, before: null, after: operation, config: false });
+        let stamp = before;
+        if (!created && input.stampState && (before.state !== input.stampState.state || before.stateReason !== input.stampState.reason)) {
+          await trx.updateTable('stamps').set({ state: input.stampState.state, state_reason: input.stampState.reason, updated_at: now }).where('id', '=', input.stampId).execute();
+          stamp = (await readStamp(trx, input.stampId))!;
+          record({ action: 'stamp.state', targetKind: 'stamp', targetId: input.stampId, before: auditStamp(before), after: auditStamp(stamp), config: before.state !== stamp.state });
+        }
+        return { operation, stamp, created };
+      });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      // Another transaction created the stamp or started an operation between our read and write.
+      const running = await this.runningOperation(input.stampId);
+      if (running) throw new CatalogError('operation-in-progress', `operation ${running.id} (${running.kind}) is running on stamp ${JSON.stringify(input.stampId)}; retry when it has finished`, { stamp: input.stampId, operationId: running.id });
+      throw new CatalogError('stamp-exists', `a stamp named ${JSON.stringify(input.stampId)} exists already`, { stamp: input.stampId });
+    }
+  }
+
+  /**
+   * Records where a driver placed a stamp (its port, URL and data directory), or clears that
+   * (`null`) when the stamp is taken down. A port recorded for another stamp is refused
+   * (`invalid-state` with `port`): ports are unique across the store, whichever control plane picked them.
+   */
+  async setStampPlacement(id: string, placement: { port: number | null; url: string; dataDir: string | null } | null, actor: string = systemActor): Promise<StampRecord> {
+    const values = placement ?? { port: null, url: '', dataDir: null };
+    try {
+      return await this.#write(actor, async ({ trx, now, record }) => {
+        const before = await requireStamp(trx, id);
+        if (before.port === values.port && before.url === values.url && before.dataDir === values.dataDir) return before;
+        await trx.updateTable('stamps').set({ port: values.port, url: values.url, data_dir: values.dataDir, updated_at: now }).where('id', '=', id).execute();
+        const after = (await readStamp(trx, id))!;
+        record({ action: 'stamp.place', targetKind: 'stamp', targetId: id, before: auditStamp(before), after: auditStamp(after), config: before.url !== after.url });
+        return after;
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new CatalogError('invalid-state', `port ${values.port} is recorded for another stamp`, { stamp: id, port: values.port });
+      throw error;
+    }
+  }
+
+  /**
+   * Makes a provisioned stamp active and, for a stamp dedicated to one tenant, places that tenant on
+   * it in the same transaction: no other tenant can take the room in between, and gateways see the
+   * stamp and its tenant in one config version. Respects capacity, not the stamp's former state.
+   */
+  async activateStamp(id: string, reason: string, tenantId: string | undefined, actor: string = systemActor): Promise<StampRecord> {
+    if (tenantId !== undefined) checkId('tenant', tenantId);
+    return this.#write(actor, async ({ trx, now, record }) => {
+      const before = await requireStamp(trx, id);
+      if (before.state !== 'active' || before.stateReason !== reason) {
+        await trx.updateTable('stamps').set({ state: 'active', state_reason: reason, updated_at: now }).where('id', '=', id).execute();
+        record({ action: 'stamp.state', targetKind: 'stamp', targetId: id, before: auditStamp(before), after: auditStamp((await readStamp(trx, id))!), config: before.state !== 'active' });
+      }
+      if (tenantId !== undefined) {
+        const tenant = await readTenant(trx, tenantId);
+        if (tenant?.stampId !== id) {
+          const stamp = (await readStamp(trx, id))!;
+          requireRoom(stamp, tenantId);
+          if (tenant) await moveRow(trx, tenant, stamp, now, record);
+          else await insertTenant(trx, tenantId, stamp, now, record);
+        }
+      }
+      return (await readStamp(trx, id))!;
+    });
+  }
+
+  /**
+   * Finishes a running operation together with what its end means for the stamp, in one
+   * transaction: a new state and reason (optionally with its placement cleared), or the stamp's
+   * removal (a finished teardown; refused while the stamp still holds tenants).
+   */
+  async completeOperation(
+    id: string,
+    outcome: { state: Exclude<OperationState, 'running'>; error: string | null; stamp?: { state: StampState; reason: string; clearPlacement?: boolean } | 'delete' },
+    actor: string = systemActor,
+  ): Promise<OperationRecord> {
+    return this.#write(actor, async ({ trx, now, record }) => {
+      const row = await trx.selectFrom('operations').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) throw new CatalogError('unknown-operation', `no operation has id ${JSON.stringify(id)}`, { operation: id });
+      if (row.state !== 'running') throw new CatalogError('invalid-state', `operation ${id} is ${row.state} already`, { operation: id, state: row.state });
+      const stamp = await readStamp(trx, row.stamp_id);
+      if (outcome.stamp === 'delete' && stamp) {
+        if (stamp.tenantCount > 0) throw new CatalogError('stamp-has-tenants', `stamp ${JSON.stringify(stamp.id)} holds ${stamp.tenantCount} tenants; it cannot be removed`, { stamp: stamp.id, tenantCount: stamp.tenantCount });
+        await trx.deleteFrom('stamps').where('id', '=', stamp.id).execute();
+        record({ action: 'stamp.delete', targetKind: 'stamp', targetId: stamp.id, before: auditStamp(stamp), after: null, config: true });
+      } else if (outcome.stamp && outcome.stamp !== 'delete' && stamp) {
+        const set: Partial<Selectable<StampsTable>> = { state: outcome.stamp.state, state_reason: outcome.stamp.reason, updated_at: now };
+        if (outcome.stamp.clearPlacement) Object.assign(set, { port: null, url: '', data_dir: null });
+        await trx.updateTable('stamps').set(set).where('id', '=', stamp.id).execute();
+        const after = (await readStamp(trx, stamp.id))!;
+        if (!sameStamp(stamp, after)) record({ action: 'stamp.state', targetKind: 'stamp', targetId: stamp.id, before: auditStamp(stamp), after: auditStamp(after), config: stamp.state !== after.state || stamp.url !== after.url });
+      }
+      await trx.updateTable('operations').set({ state: outcome.state, error: outcome.error, finished_at: now }).where('id', '=', id).execute();
+      const after = toOperationRecord({ ...row, state: outcome.state, error: outcome.error, finished_at: now });
+      record({ action: `operation.${outcome.state}`, targetKind: 'operation', targetId: id, before: toOperationRecord(row), after, config: false });
+      return after;
+    });
+  }
+
+  /** Every operation still `running`, oldest first: what a control plane that starts must finish or roll back. */
+  async listRunningOperations(): Promise<OperationRecord[]> {
+    const rows = await this.#db.selectFrom('operations').selectAll().where('state', '=', 'running').orderBy('started_at').orderBy('id').execute();
+    return rows.map(toOperationRecord);
+  }
+
   // ---- audit and config version -----------------------------------------------------------
 
   async listAudit(query: AuditQuery = {}): Promise<Page<AuditEntry>> {

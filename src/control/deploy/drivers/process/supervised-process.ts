@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
+import { leashSource } from './leash.ts';
 
 export interface SupervisedProcessOptions {
   name: string;
@@ -17,6 +18,12 @@ export interface SupervisedProcessOptions {
   backoff?: { initialMs: number; maxMs: number; resetAfterMs: number };
   /** How long a stop waits for the child to leave after SIGTERM before SIGKILL. */
   stopTimeoutMs?: number;
+  /**
+   * Run the command under `leash.ts`, in a process group of its own: it ends when this process's
+   * end closes the leash's stdin, even by SIGKILL, instead of living on unsupervised. `pid` is then
+   * the leash's; `kill` signals the whole group.
+   */
+  leash?: boolean;
 }
 
 export type SupervisedState = 'starting' | 'running' | 'restarting' | 'stopped';
@@ -64,7 +71,12 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
   #spawn(): void {
     const { command, args, env, cwd, output, prefix } = this.options;
     this.#startedAt = Date.now();
-    const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const leash = this.options.leash === true;
+    const child = leash
+      ? spawn(process.execPath, ['-e', leashSource, '--', command, ...args], { env, cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
+      : spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The leash reads its stdin only to see it close; nothing is written to it.
+    child.stdin?.on('error', () => {});
     this.#child = child;
     this.#setState('starting', `started as pid ${child.pid ?? '?'}`);
     for (const stream of [child.stdout, child.stderr]) {
@@ -107,13 +119,26 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), this.options.stopTimeoutMs ?? 5000);
+    const timer = setTimeout(() => this.#signal(child, 'SIGKILL'), this.options.stopTimeoutMs ?? 5000);
     await exited;
     clearTimeout(timer);
   }
 
   /** Kills the child at once, as a crash would, without stopping supervision (for chaos tests). */
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    this.#child?.kill(signal);
+    if (this.#child) this.#signal(this.#child, signal);
+  }
+
+  /** A leashed child is signalled as its whole process group (the leash and the command under it). */
+  #signal(child: ChildProcess, signal: NodeJS.Signals): void {
+    if (this.options.leash && child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid, signal);
+        return;
+      } catch {
+        // The group is gone already: fall through to the child alone.
+      }
+    }
+    child.kill(signal);
   }
 }
