@@ -1,6 +1,9 @@
 // The results as an SVG chart, written by hand (no chart library): per scenario, one row per
-// target with a median req/s bar (whisker: slowest to fastest round) and a CPU µs/request bar.
-import type { BenchResults, ScenarioSummary, TargetSummary } from './results.ts';
+// target with a median req/s bar (whisker: slowest to fastest round) and a CPU µs/request bar
+// (messages for scenario f; the stampgate@a reference row paler), then scenario (g)'s figures as a
+// small table.
+import { formatGoal } from './report.ts';
+import type { BenchResults, ReloadSummary, ScenarioSummary, TargetSummary } from './results.ts';
 import type { TargetKind } from './targets/types.ts';
 
 const width = 980;
@@ -32,6 +35,7 @@ export function renderChart(results: BenchResults): string {
   }
   y += 14;
   for (const scenario of results.scenarios) y = renderScenario(parts, scenario, y + 16);
+  if (results.reload.length > 0) y = renderReload(parts, results.reload, y + 16);
   y += 22;
   const legend: [TargetKind, string][] = [
     ['baseline', 'direct (no proxy)'],
@@ -56,9 +60,11 @@ ${parts.join('\n')}
 
 function renderScenario(parts: string[], scenario: ScenarioSummary, top: number): number {
   let y = top;
-  parts.push(text(12, y, `Scenario ${scenario.id}: ${scenario.title}`, 'head'));
+  parts.push(text(12, y, truncate(`Scenario ${scenario.id}: ${scenario.title}`, 125), 'head'));
   y += 18;
-  parts.push(text(rpsX, y, 'requests per second (median; whisker: slowest–fastest round)', 'note'), text(cpuX, y, 'proxy CPU µs per request', 'note'));
+  const unit = scenario.unit === 'msg' ? 'message' : 'request';
+  const by = scenario.unit === 'msg' ? ', WebSocket client load-websocket.ts' : '';
+  parts.push(text(rpsX, y, `${unit}s per second (median; whisker: slowest–fastest round${by})`, 'note'), text(cpuX, y, `proxy CPU µs per ${unit}`, 'note'));
   y += 8;
   const measured = scenario.targets.filter((t) => t.status === 'ok');
   const maxRps = Math.max(1, ...measured.map((t) => t.maxRps ?? 0));
@@ -73,6 +79,44 @@ function renderScenario(parts: string[], scenario: ScenarioSummary, top: number)
     }
     y += rowHeight;
   }
+  if (scenario.goal !== null) {
+    y += 14;
+    parts.push(text(rpsX, y, formatGoal(scenario.goal), scenario.goal.met === true ? 'note' : 'warn'));
+    y += 6;
+  }
+  return y;
+}
+
+/** Scenario (g): one line per tenant count, then its targets. */
+function renderReload(parts: string[], reloads: ReloadSummary[], top: number): number {
+  let y = top;
+  parts.push(text(12, y, 'Scenario g: config reload and memory with a large tenant directory (Stampgate only)', 'head'));
+  y += 18;
+  const columns: [string, number][] = [['tenants', 90], ['directory heap', 200], ['per tenant', 290], ['reload median', 400], ['reload max', 500], ['reloads', 570], ['failed requests', 680], ['max latency', 790]];
+  for (const [label, x] of columns) parts.push(text(x, y, label, 'note', 'end'));
+  for (const r of reloads) {
+    y += 16;
+    if (r.status !== 'ok') {
+      parts.push(text(90, y, r.tenants.toLocaleString('en-US'), 'value', 'end'), text(110, y, `${r.status}: ${truncate(r.reason ?? '', 110)}`, 'na'));
+      continue;
+    }
+    const ms = (v: number | null) => (v === null ? '-' : v < 1000 ? `${v.toFixed(v < 10 ? 1 : 0)} ms` : `${(v / 1000).toFixed(2)} s`);
+    const cells = [
+      r.tenants.toLocaleString('en-US'),
+      r.directoryBytes === null ? '-' : `${(r.directoryBytes / 1e6).toFixed(1)} MB`,
+      r.directoryBytes === null ? '-' : `${Math.round(r.directoryBytes / r.tenants)} B`,
+      ms(r.reloadMedianMs),
+      ms(r.reloadMaxMs),
+      String(r.reloads.length),
+      r.load === null ? '-' : String(r.load.errors),
+      r.load === null ? '-' : ms(r.load.maxUs / 1000),
+    ];
+    cells.forEach((cell, i) => parts.push(text(columns[i]?.[1] ?? 0, y, cell, 'value', 'end')));
+  }
+  for (const goal of reloads.flatMap((r) => r.goals)) {
+    y += 14;
+    parts.push(text(rpsX, y, formatGoal(goal), goal.met === true ? 'note' : 'warn'));
+  }
   return y;
 }
 
@@ -80,11 +124,11 @@ function rpsBar(t: TargetSummary, y: number, maxRps: number): string[] {
   const scale = (v: number) => (v / maxRps) * rpsWidth;
   const w = scale(t.medianRps ?? 0);
   const mid = y + rowHeight / 2;
-  const out = [`<rect x="${rpsX}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowHeight - 6}" fill="${colors[t.kind]}"/>`];
+  const out = [`<rect x="${rpsX}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowHeight - 6}" fill="${colors[t.kind]}"${t.reference ? ' opacity="0.5"' : ''}/>`];
   if (t.minRps !== null && t.maxRps !== null && t.rounds > 1) {
     out.push(`<line x1="${(rpsX + scale(t.minRps)).toFixed(1)}" x2="${(rpsX + scale(t.maxRps)).toFixed(1)}" y1="${mid}" y2="${mid}" stroke="#222" stroke-width="1.2"/>`);
   }
-  const ratio = t.ratios.direct === null || t.kind === 'baseline' ? '' : `  ${t.ratios.direct.toFixed(2)}× direct`;
+  const ratio = (t.ratios.direct === null || t.kind === 'baseline' ? '' : `  ${t.ratios.direct.toFixed(2)}× direct`) + (t.ratios.stampgateA === null || t.reference || t.kind === 'baseline' ? '' : `  ${t.ratios.stampgateA.toFixed(2)}× sg(a)`);
   const label = `${Math.round(t.medianRps ?? 0).toLocaleString('en-US')}${ratio}${t.errors > 0 ? `  (${t.errors} errors)` : ''}`;
   out.push(text(rpsX + Math.max(w, t.maxRps === null ? 0 : scale(t.maxRps)) + 6, mid + 4, label, 'value'));
   return out;
@@ -94,7 +138,7 @@ function cpuBar(t: TargetSummary, y: number, maxCpu: number): string[] {
   if (t.cpuUsPerReq === null) return [text(cpuX, y + rowHeight / 2 + 4, '-', 'value')];
   const w = (t.cpuUsPerReq / maxCpu) * cpuWidth;
   return [
-    `<rect x="${cpuX}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowHeight - 6}" fill="${colors[t.kind]}" opacity="0.7"/>`,
+    `<rect x="${cpuX}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowHeight - 6}" fill="${colors[t.kind]}" opacity="${t.reference ? 0.35 : 0.7}"/>`,
     text(cpuX + w + 6, y + rowHeight / 2 + 4, t.cpuUsPerReq.toFixed(0), 'value'),
   ];
 }

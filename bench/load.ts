@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProcess } from './processes.ts';
-import type { LoadRequest } from './scenarios.ts';
+import { tenantIdFormat, type LoadRequest } from './scenarios.ts';
 import { findTool, versionLine, wrk as wrkTool } from './system-packages.ts';
 
 export interface LoadSettings {
@@ -19,6 +19,8 @@ export interface LoadResult {
   rps: number;
   p50Us: number;
   p99Us: number;
+  /** The slowest request (or echo) of the run. */
+  maxUs: number;
   /** Socket errors, timeouts and non-2xx/3xx answers. */
   errors: number;
   /** The errors by kind, e.g. "read 3, status 10"; '' when none. */
@@ -33,6 +35,8 @@ export interface LoadGenerator {
 }
 
 const marker = 'BENCH_RESULT ';
+/** How many requests with distinct tenant ids wrk prepares (see wrkScript). */
+const tenantRequestPool = 100_000;
 
 export function chooseLoadGenerator(forced: 'wrk' | 'autocannon' | null, tmpDir: string, connections: number): LoadGenerator {
   const wrkPath = findTool(wrkTool);
@@ -61,6 +65,7 @@ function wrkGenerator(binary: string, tmpDir: string, connections: number): Load
         rps: requests / durationS,
         p50Us: Number(fields.p50_us),
         p99Us: Number(fields.p99_us),
+        maxUs: Number(fields.max_us),
         errors: Object.values(errorKinds).reduce((sum: number, n) => sum + Number(n), 0),
         errorDetail: describeErrors(errorKinds),
       };
@@ -77,11 +82,31 @@ function wrkScript(request: LoadRequest, tmpDir: string, n: number): string {
     writeFileSync(bodyFile, request.body);
     lines.push(`local f = assert(io.open(${luaString(bodyFile)}, "rb"))`, 'wrk.body = f:read("*a")', 'f:close()');
   }
+  if (request.tenantHeader) {
+    // Every request carries a tenant id drawn at random. The requests are formatted once, in init
+    // (all of them for up to 100,000 tenants, else 100,000 drawn at random), so that request()
+    // costs wrk one table read rather than a string format per request.
+    const { name, count } = request.tenantHeader;
+    lines.push(
+      `local count = ${count}`,
+      `local pool = math.min(count, ${tenantRequestPool})`,
+      'local prepared = {}',
+      'init = function(args)',
+      '  math.randomseed(12345)',
+      '  for i = 1, pool do',
+      '    local id = (pool == count) and (i - 1) or math.random(0, count - 1)',
+      `    wrk.headers[${luaString(name)}] = string.format(${luaString(tenantIdFormat)}, id)`,
+      '    prepared[i] = wrk.format()',
+      '  end',
+      'end',
+      'request = function() return prepared[math.random(pool)] end',
+    );
+  }
   lines.push(
     'done = function(summary, latency, requests)',
     '  local e = summary.errors',
-    `  io.write(string.format('${marker}{"requests":%.0f,"duration_us":%.0f,"p50_us":%.0f,"p99_us":%.0f,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}\\n',`,
-    '    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), e.connect, e.read, e.write, e.status, e.timeout))',
+    `  io.write(string.format('${marker}{"requests":%.0f,"duration_us":%.0f,"p50_us":%.0f,"p99_us":%.0f,"max_us":%.0f,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}\\n',`,
+    '    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.max, e.connect, e.read, e.write, e.status, e.timeout))',
     'end',
   );
   return `${lines.join('\n')}\n`;
@@ -109,6 +134,7 @@ function autocannonGenerator(tmpDir: string, connections: number): LoadGenerator
           method: request.method,
           headers: request.headers,
           body: request.body?.toString('utf8'),
+          tenantHeader: request.tenantHeader,
         }),
       );
       const fields = await runAndParse('autocannon', process.execPath, [autocannonRunner, optionsFile], settings.durationS);
@@ -121,6 +147,7 @@ function autocannonGenerator(tmpDir: string, connections: number): LoadGenerator
         rps: requests / durationS,
         p50Us: Number(fields.p50Us),
         p99Us: Number(fields.p99Us),
+        maxUs: Number(fields.maxUs),
         errors: Object.values(errorKinds).reduce((sum: number, n) => sum + Number(n), 0),
         errorDetail: describeErrors(errorKinds),
       };
@@ -128,6 +155,32 @@ function autocannonGenerator(tmpDir: string, connections: number): LoadGenerator
   };
 }
 
+const webSocketRunner = fileURLToPath(new URL('./load-websocket.ts', import.meta.url));
+let webSocketRuns = 0;
+
+/**
+ * Scenario (f)'s load: load-websocket.ts in its own process, `connections` WebSocket connections
+ * each sending a `messageBytes` text message and the next one as soon as its echo is back, for
+ * `durationS`. `requests` in the result are echoed messages.
+ */
+export async function runWebSocketLoad(url: string, messageBytes: number, settings: LoadSettings, tmpDir: string): Promise<LoadResult> {
+  const optionsFile = path.join(tmpDir, `websocket-load-${++webSocketRuns}.json`);
+  writeFileSync(optionsFile, JSON.stringify({ url: url.replace(/^http/, 'ws'), connections: settings.connections, durationS: settings.durationS, messageBytes }));
+  const fields = await runAndParse('websocket load', process.execPath, [webSocketRunner, optionsFile], settings.durationS);
+  const requests = Number(fields.messages);
+  const durationS = Number(fields.durationS);
+  const errorKinds = { connect: fields.connectFailures, error: fields.errors, closed: fields.closed, mismatch: fields.mismatches, timeout: fields.timeouts };
+  return {
+    requests,
+    durationS,
+    rps: requests / durationS,
+    p50Us: Number(fields.p50Us),
+    p99Us: Number(fields.p99Us),
+    maxUs: Number(fields.maxUs),
+    errors: Object.values(errorKinds).reduce((sum: number, n) => sum + Number(n), 0),
+    errorDetail: describeErrors(errorKinds),
+  };
+}
 /** Runs a load process, kills it if it overruns, and returns the fields of its result line. */
 async function runAndParse(name: string, command: string, args: string[], durationS: number): Promise<Record<string, number>> {
   let resultLine: string | null = null;

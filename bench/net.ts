@@ -2,8 +2,9 @@
 // see that a target is up and proxies the scenario's request correctly before any load is sent.
 import http from 'node:http';
 import net from 'node:net';
-import type { LoadRequest } from './scenarios.ts';
+import WebSocket from 'ws';
 import type { ManagedProcess } from './processes.ts';
+import { tenantId, type LoadRequest } from './scenarios.ts';
 
 export const host = '127.0.0.1';
 
@@ -27,6 +28,8 @@ export interface Answer {
 export function requestOnce(baseUrl: string, request: LoadRequest, timeoutMs = 2000): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { ...request.headers };
+    // The checked request names the directory's last tenant.
+    if (request.tenantHeader) headers[request.tenantHeader.name] = tenantId(request.tenantHeader.count - 1);
     if (request.body) headers['content-length'] = request.body.length;
     const req = http.request(new URL(request.path, baseUrl), { method: request.method, headers, agent: false, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
@@ -63,4 +66,54 @@ export async function waitUntilProxying(baseUrl: string, request: LoadRequest, e
     if (Date.now() > deadline) throw new Error(`not proxying within ${timeoutMs} ms: ${last}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * Opens a WebSocket to `baseUrl` and retries until a `messageBytes` text message comes back intact,
+ * the process exits, or `timeoutMs` passes; throws a message that says which.
+ */
+export async function waitUntilEchoing(baseUrl: string, messageBytes: number, processes: ManagedProcess[], timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const message = 'e'.repeat(messageBytes);
+  let last: string;
+  for (;;) {
+    const dead = processes.find((p) => !p.running);
+    if (dead) throw new Error(`${dead.name} ${dead.exitDescription ?? 'exited'} before answering`);
+    try {
+      const echo = await echoOnce(baseUrl.replace(/^http/, 'ws') + '/', message);
+      if (echo === message) return;
+      throw new Error(`a ${messageBytes}-byte WebSocket message came back as ${echo.length} bytes (${JSON.stringify(echo.slice(0, 60))})`);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code !== 'ECONNREFUSED' && code !== 'ECONNRESET') throw error;
+      last = `connection failed (${code})`;
+    }
+    if (Date.now() > deadline) throw new Error(`no WebSocket echo within ${timeoutMs} ms: ${last}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function echoOnce(url: string, message: string, timeoutMs = 2000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs });
+    const timer = setTimeout(() => {
+      socket.terminate();
+      reject(new Error(`no echo within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('open', () => socket.send(message));
+    socket.on('message', (data: Buffer) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(data.toString('utf8'));
+    });
+    socket.on('unexpected-response', (_req, res) => {
+      clearTimeout(timer);
+      socket.terminate();
+      reject(new Error(`the WebSocket handshake was answered ${res.statusCode ?? '?'} instead of 101`));
+    });
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
 }

@@ -26,15 +26,24 @@ export const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
 export const usage = `Usage: node bench/run.ts [options]      (npm run bench -- [options])
 
   --smoke              a short check that the harness works: direct + stampgate, 2 rounds of 2 s,
-                       nothing installed; exits non-zero if a target fails to start or has errors
+                       scenario a and a small g (10,000 tenants), nothing installed; exits non-zero
+                       if a target fails to start or has errors
   --duration <s>       seconds of load per target per round (default ${defaults.durationS}; smoke ${smokeDefaults.durationS})
   --warmup <s>         seconds of unmeasured load per target before the rounds (default ${defaults.warmupS}; smoke ${smokeDefaults.warmupS})
   --rounds <n>         interleaved rounds A B C … A B C … (default ${defaults.rounds}; smoke ${smokeDefaults.rounds})
   --connections <n>    concurrent connections of the load generator (default ${defaults.connections})
   --targets a,b,c      targets to run (default: all): direct, stampgate, stampgate-workers, nginx,
                        haproxy, caddy, fastify-http-proxy, http-proxy, fast-gateway, node-floor
-  --scenario a,d       scenarios (default a): a = one route, plain proxy, GET; d = 1 KiB and
-                       100 KiB POST bodies (d-1k, d-100k)
+  --scenario a,d       scenarios (default a; a letter selects all of its variants):
+                         a  one route, plain proxy, GET /
+                         b  stamps service: by ?stamp= (b-stamp), by X-Tenant-Id of 100,000 (b-tenant)
+                         c  realistic chain: rateLimit, headers, metrics, access log
+                         d  1 KiB and 100 KiB POST bodies (d-1k, d-100k)
+                         e  1,000 routers, matching the middle one (e-mid) or the last (e-last)
+                         f  WebSocket echo messages per second
+                         g  reload time and memory with 100,000 and 1,000,000 tenants (g-100k, g-1m;
+                            g-10k, smoke's, by name only)
+                       b, c and e also measure stampgate@a (Stampgate as in a) in the same rounds
   --load wrk|autocannon  force the load generator (default: wrk when on PATH, else autocannon)
   --upstream nginx|node  force the upstream (default: NGINX when installed, else node:http)
   --no-install         never apt-get install missing tools (smoke never installs)
@@ -75,7 +84,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     rounds: integer('--rounds', values.rounds, base.rounds, 1, 20),
     connections: integer('--connections', values.connections, base.connections, 1, 10_000),
     targets: list(values.targets),
-    scenarios: list(values.scenario) ?? ['a'],
+    // Smoke also runs a small (g): a 10,000-tenant directory reloaded under load (a few seconds).
+    scenarios: list(values.scenario) ?? (smoke ? ['a', 'g-10k'] : ['a']),
     load,
     upstream,
     install: !smoke && !values['no-install'],

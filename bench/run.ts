@@ -3,22 +3,27 @@
 // each in interleaved rounds (A B C … A B C …) and prints, per target, the median req/s, p50/p99
 // latency, CPU µs per request, and ratios to direct, NGINX and the best Node.js peer. Results go to
 // <out>/latest.json and <out>/latest.svg. See bench/README.md for how to read them.
+//
+// Scenarios (b), (c) and (e) also measure `stampgate@a` (Stampgate set up as in scenario a) in the
+// same interleaved rounds, the reference of their ×sg(a) column; (f) measures WebSocket echoes per
+// second against its own echo upstream; (g) is Stampgate's reload time and memory (reload.ts).
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { renderChart } from './chart.ts';
-import { chooseLoadGenerator, type LoadGenerator, type LoadSettings } from './load.ts';
-import { waitUntilProxying } from './net.ts';
+import { chooseLoadGenerator, runWebSocketLoad, type LoadGenerator, type LoadResult, type LoadSettings } from './load.ts';
+import { waitUntilEchoing, waitUntilProxying } from './net.ts';
 import { parseOptions, usage, type BenchOptions } from './options.ts';
 import { clockTicksPerSecond, groupCpuSeconds, sampleBackgroundCpu } from './proc-cpu.ts';
-import { killAllProcessesNow, liveProcesses, stopAllProcesses } from './processes.ts';
-import { formatRound, formatScenarioTable, summarizeScenario } from './report.ts';
-import type { BenchResults, RoundMeasurement, RunSettings, ScenarioRun, TargetOutcome } from './results.ts';
-import { selectScenarios, type Scenario } from './scenarios.ts';
+import { killAllProcessesNow, liveProcesses, stopAllProcesses, type ManagedProcess } from './processes.ts';
+import { formatReloadTable, reloadOverheadS, runReloadScenario } from './reload.ts';
+import { formatGoal, formatRound, formatScenarioTable, summarizeScenario } from './report.ts';
+import type { BenchResults, LoadUnit, ReloadSummary, RoundMeasurement, RunSettings, ScenarioRun, TargetOutcome } from './results.ts';
+import { scenarioA, selectScenarios, type HttpScenario, type ReloadScenario, type Scenario, type TargetSetup, type WebSocketScenario } from './scenarios.ts';
 import { ensureTools, findTool, installHint, nginx as nginxTool, versionLine, wrk as wrkTool, type SystemTool } from './system-packages.ts';
 import { allTargets, selectTargets, smokeTargetNames } from './targets/index.ts';
 import { TargetStartError, type RunningTarget, type Target } from './targets/types.ts';
-import { startUpstream, type Upstream } from './upstream.ts';
+import { startUpstream, startWebSocketUpstream, type Upstream } from './upstream.ts';
 
 const pauseBetweenRunsMs = 300;
 const tmpPrefix = 'stampgate-bench-';
@@ -114,7 +119,16 @@ async function main(options: BenchOptions, scenarios: Scenario[], targets: Targe
   console.log(`upstream: ${upstream.description} at ${upstream.url}`);
 
   const perTarget = options.warmupS + options.rounds * (options.durationS + pauseBetweenRunsMs / 1000 + 0.2);
-  const estimateS = scenarios.length * (5 + targets.length * (perTarget + 1));
+  const withStampgate = targets.some((t) => t.name === 'stampgate');
+  let estimateS = 0;
+  for (const scenario of scenarios) {
+    if (scenario.kind === 'reload') estimateS += withStampgate ? 5 + reloadOverheadS(scenario) + options.warmupS + options.durationS : 0;
+    else {
+      // Targets that cannot be set up as the scenario asks only get a line in its table.
+      const rows = targets.filter((t) => t.unsupported(scenario.setup) === null).length + (scenario.kind === 'http' && scenario.reference && withStampgate ? 1 : 0);
+      estimateS += 5 + rows * (perTarget + 1);
+    }
+  }
   console.log(`${options.rounds} rounds × ${options.durationS} s per target after a ${options.warmupS} s warm-up each; about ${estimateS < 120 ? `${Math.ceil(estimateS)} s` : `${(estimateS / 60).toFixed(1)} min`} in all`);
   const limitS = Math.ceil(estimateS * 1.5 + 120);
   setTimeout(() => void shutdown(`time limit of ${limitS} s reached`, 1), limitS * 1000).unref();
@@ -128,10 +142,28 @@ async function main(options: BenchOptions, scenarios: Scenario[], targets: Targe
     upstream: upstream.description,
   };
   const runs: ScenarioRun[] = [];
+  const reloads: ReloadSummary[] = [];
+  let webSocketUpstream: Upstream | null = null;
   for (const scenario of scenarios) {
-    runs.push(await runScenario(scenario, targets, upstream, load, options, missing));
+    if (scenario.kind === 'reload') {
+      reloads.push(await runReload(scenario, targets, upstream, load, options));
+      continue;
+    }
+    let scenarioUpstream = upstream;
+    if (scenario.kind === 'websocket') {
+      try {
+        webSocketUpstream ??= await startWebSocketUpstream();
+      } catch (error) {
+        problems.push(`scenario ${scenario.id}: ${(error as Error).message}`);
+        continue;
+      }
+      console.log(`upstream for scenario ${scenario.id}: ${webSocketUpstream.description} at ${webSocketUpstream.url}`);
+      scenarioUpstream = webSocketUpstream;
+    }
+    runs.push(await runScenario(scenario, targets, scenarioUpstream, load, options, missing));
   }
   await upstream.process.stop();
+  await webSocketUpstream?.process.stop();
 
   const summaries = runs.map(summarizeScenario);
   for (const run of runs) {
@@ -142,6 +174,10 @@ async function main(options: BenchOptions, scenarios: Scenario[], targets: Targe
       if (options.smoke && (o.status === 'unavailable' || o.status === 'unsupported')) problems.push(`scenario ${run.id}: ${o.target} ${o.status}: ${o.reason ?? ''}`);
     }
   }
+  for (const r of reloads) {
+    if (r.status === 'failed') problems.push(`scenario ${r.id}: stampgate failed: ${r.reason ?? ''}`);
+    if (r.load !== null && r.load.errors > 0) problems.push(`scenario ${r.id}: stampgate had ${r.load.errors} failed requests under load with reloads (${r.load.errorDetail})`);
+  }
 
   const results: BenchResults = {
     schema: 'stampgate-bench/1',
@@ -150,6 +186,7 @@ async function main(options: BenchOptions, scenarios: Scenario[], targets: Targe
     machine: { cpus: os.availableParallelism(), cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown', os: `${os.type()} ${os.release()}`, node: process.version, clockTicksPerSecond },
     settings,
     scenarios: summaries,
+    reload: reloads,
     rounds: Object.fromEntries(runs.map((r) => [r.id, Object.fromEntries(r.outcomes.filter((o) => o.rounds.length > 0).map((o) => [o.target, o.rounds]))])),
     backgroundCpuPercent: background ? Math.round(background.busyPercent) : null,
     warnings,
@@ -163,6 +200,10 @@ async function main(options: BenchOptions, scenarios: Scenario[], targets: Targe
 
   console.log(`\nload: ${settings.loadGenerator}, ${settings.rounds} interleaved rounds, warm-up ${settings.warmupS} s; upstream: ${settings.upstream}; ${results.machine.cpus} cores, load generator and proxies share them`);
   for (const summary of summaries) console.log(`\n${formatScenarioTable(summary)}`);
+  if (reloads.length > 0) console.log(`\n${formatReloadTable(reloads)}`);
+  const goals = [...summaries.flatMap((s) => (s.goal === null ? [] : [{ id: s.id, goal: s.goal }])), ...reloads.flatMap((r) => r.goals.map((goal) => ({ id: r.id, goal })))];
+  const missed = goals.filter((g) => g.goal.met !== true);
+  if (goals.length > 0) console.log(`\nissue targets: ${goals.length - missed.length} of ${goals.length} held in this run${missed.length > 0 ? `; not held (the run does not fail for it):\n${missed.map((g) => `  ${g.id}: ${formatGoal(g.goal)}`).join('\n')}` : ''}`);
   console.log(`\nratios compare median req/s within this run (absolute figures drift ±20% between runs). Results: ${jsonPath}, ${svgPath}`);
   for (const warning of warnings) console.log(`WARNING: ${warning}`);
   if (problems.length > 0) {
@@ -172,35 +213,77 @@ async function main(options: BenchOptions, scenarios: Scenario[], targets: Targe
   return 0;
 }
 
-async function runScenario(scenario: Scenario, targets: Target[], upstream: Upstream, load: LoadGenerator, options: BenchOptions, missing: Map<SystemTool, string>): Promise<ScenarioRun> {
-  console.log(`\nscenario ${scenario.id}: ${scenario.title}`);
-  const outcomes: TargetOutcome[] = [];
-  const running = new Map<TargetOutcome, { target: Target; instance: RunningTarget }>();
+/** What a scenario's load does: check a target once, then load it for a while. */
+interface Workload {
+  unit: LoadUnit;
+  check(url: string, processes: ManagedProcess[]): Promise<void>;
+  run(url: string, settings: LoadSettings): Promise<LoadResult>;
+}
 
+function workloadFor(scenario: HttpScenario | WebSocketScenario, load: LoadGenerator): Workload {
+  if (scenario.kind === 'websocket') {
+    return {
+      unit: 'msg',
+      check: (url, processes) => waitUntilEchoing(url, scenario.messageBytes, processes),
+      run: (url, settings) => runWebSocketLoad(url, scenario.messageBytes, settings, tmpDir),
+    };
+  }
+  return {
+    unit: 'req',
+    check: (url, processes) => waitUntilProxying(url, scenario.request, scenario.expectedBody, processes),
+    run: (url, settings) => load.run(url, scenario.request, settings),
+  };
+}
+
+/** One row of a scenario's table: a target, set up and loaded as the scenario says (or as scenario a, for stampgate@a). */
+interface Row {
+  name: string;
+  target: Target;
+  setup: TargetSetup;
+  workload: Workload;
+  reference: boolean;
+}
+
+async function runScenario(scenario: HttpScenario | WebSocketScenario, targets: Target[], upstream: Upstream, load: LoadGenerator, options: BenchOptions, missing: Map<SystemTool, string>): Promise<ScenarioRun> {
+  console.log(`\nscenario ${scenario.id}: ${scenario.title}`);
+  const workload = workloadFor(scenario, load);
+  const rows: Row[] = [];
   for (const target of targets) {
+    if (target.name === 'stampgate' && scenario.kind === 'http' && scenario.reference) {
+      const a = scenarioA();
+      rows.push({ name: 'stampgate@a', target, setup: a.setup, workload: workloadFor(a, load), reference: true });
+    }
+    rows.push({ name: target.name, target, setup: scenario.setup, workload, reference: false });
+  }
+  const outcomes: TargetOutcome[] = [];
+  const running = new Map<TargetOutcome, { row: Row; instance: RunningTarget }>();
+
+  for (const row of rows) {
+    const { target } = row;
     const binary = target.tool ? findTool(target.tool) : null;
-    const outcome: TargetOutcome = { target: target.name, kind: target.kind, description: target.description, version: '', status: 'ok', reason: null, outputTail: null, rounds: [] };
+    const description = row.reference ? 'Stampgate set up as in scenario a (one `default` stamp, no middleware), sent GET /: the ×sg(a) reference' : target.description;
+    const outcome: TargetOutcome = { target: row.name, kind: target.kind, description, version: '', reference: row.reference, status: 'ok', reason: null, outputTail: null, rounds: [] };
     outcomes.push(outcome);
     const unavailable = target.unavailable?.() ?? (target.tool && !binary ? `${target.tool.binary} ${missing.get(target.tool) ?? 'is not installed'}` : null);
-    const unsupported = unavailable === null ? target.unsupported(scenario.setup) : null;
+    const unsupported = unavailable === null ? target.unsupported(row.setup) : null;
     if (unavailable !== null || unsupported !== null) {
       outcome.status = unavailable !== null ? 'unavailable' : 'unsupported';
       outcome.reason = unavailable ?? unsupported;
-      console.log(`  ${target.name}: ${outcome.status}: ${outcome.reason}`);
+      console.log(`  ${row.name}: ${outcome.status}: ${outcome.reason}`);
       continue;
     }
     outcome.version = target.version?.(binary) ?? '';
     let instance: RunningTarget | null = null;
     try {
-      instance = await target.start({ upstream, scenario, tmpDir, binary });
-      await waitUntilProxying(instance.url, scenario.request, scenario.expectedBody, instance.processes);
-      running.set(outcome, { target, instance });
-      console.log(`  ${target.name}: ready at ${instance.url}${outcome.version ? ` (${outcome.version})` : ''}`);
+      instance = await target.start({ upstream, setup: row.setup, tmpDir, binary });
+      await row.workload.check(instance.url, instance.processes);
+      running.set(outcome, { row, instance });
+      console.log(`  ${row.name}: ready at ${instance.url}${outcome.version ? ` (${outcome.version})` : ''}`);
     } catch (error) {
       outcome.status = 'failed';
       outcome.reason = `did not start: ${(error as Error).message}`;
       outcome.outputTail = error instanceof TargetStartError ? error.outputTail : (instance?.processes.map((p) => p.tail()).join('\n') ?? null);
-      console.log(`  ${target.name}: FAILED to start: ${(error as Error).message}${outcome.outputTail ? `\n${indent(outcome.outputTail)}` : ''}`);
+      console.log(`  ${row.name}: FAILED to start: ${(error as Error).message}${outcome.outputTail ? `\n${indent(outcome.outputTail)}` : ''}`);
       for (const p of instance?.processes ?? []) await p.stop();
     }
   }
@@ -208,9 +291,9 @@ async function runScenario(scenario: Scenario, targets: Target[], upstream: Upst
   const settings: LoadSettings = { connections: options.connections, durationS: options.durationS };
   if (options.warmupS > 0) {
     console.log(`warm-up: ${options.warmupS} s each`);
-    for (const [outcome, { instance }] of running) {
+    for (const [outcome, { row, instance }] of running) {
       try {
-        await load.run(instance.url, scenario.request, { connections: options.connections, durationS: options.warmupS });
+        await row.workload.run(instance.url, { connections: options.connections, durationS: options.warmupS });
       } catch (error) {
         markFailed(outcome, instance, `warm-up failed: ${(error as Error).message}`);
         running.delete(outcome);
@@ -220,11 +303,11 @@ async function runScenario(scenario: Scenario, targets: Target[], upstream: Upst
   }
 
   for (let round = 1; round <= options.rounds; round++) {
-    for (const [outcome, { instance }] of running) {
+    for (const [outcome, { row, instance }] of running) {
       try {
-        const m = await measure(instance, upstream, scenario, load, settings, round);
+        const m = await measure(instance, upstream, row.workload, settings, round);
         outcome.rounds.push(m);
-        console.log(formatRound(outcome.target, round, options.rounds, m));
+        console.log(formatRound(outcome.target, round, options.rounds, m, row.workload.unit));
       } catch (error) {
         markFailed(outcome, instance, `round ${round} failed: ${(error as Error).message}`);
       }
@@ -236,13 +319,42 @@ async function runScenario(scenario: Scenario, targets: Target[], upstream: Upst
   }
 
   for (const { instance } of running.values()) for (const p of instance.processes) await p.stop();
-  return { id: scenario.id, title: scenario.title, request: describeRequest(scenario), outcomes };
+  if (scenario.setup.kind === 'chain') console.log(`  ${describeAccessLog(path.join(tmpDir, 'stampgate-access.log'))}`);
+  return { id: scenario.id, title: scenario.title, request: describeRequest(scenario), unit: workload.unit, minRatioToA: scenario.kind === 'http' ? (scenario.minRatioToA ?? null) : null, outcomes };
 }
 
-async function measure(instance: RunningTarget, upstream: Upstream, scenario: Scenario, load: LoadGenerator, settings: LoadSettings, round: number): Promise<RoundMeasurement> {
+/** Scenario (g), when the stampgate target is selected (it is about Stampgate only). */
+async function runReload(scenario: ReloadScenario, targets: Target[], upstream: Upstream, load: LoadGenerator, options: BenchOptions): Promise<ReloadSummary> {
+  console.log(`\nscenario ${scenario.id}: ${scenario.title}`);
+  if (targets.some((t) => t.name === 'stampgate')) return runReloadScenario(scenario, upstream, load, options, (line) => console.log(line));
+  const reason = 'the stampgate target is not selected (--targets)';
+  console.log(`  not run: ${reason}`);
+  return {
+    id: scenario.id,
+    title: scenario.title,
+    tenants: scenario.tenants,
+    stamps: scenario.stamps,
+    status: 'not run',
+    reason,
+    outputTail: null,
+    heapBaseBytes: null,
+    heapWithDirectoryBytes: null,
+    directoryBytes: null,
+    heapAfterReloadsBytes: null,
+    rssBytes: null,
+    initialLoadMs: null,
+    reloads: [],
+    reloadMedianMs: null,
+    reloadMaxMs: null,
+    load: null,
+    goals: [],
+  };
+}
+
+async function measure(instance: RunningTarget, upstream: Upstream, workload: Workload, settings: LoadSettings, round: number): Promise<RoundMeasurement> {
   const cpuBefore = targetCpuSeconds(instance);
   const upstreamBefore = groupCpuSeconds(upstream.process.pid);
-  const result = await load.run(instance.url, scenario.request, settings);
+  const result = await workload.run(instance.url, settings);
   const cpuAfter = targetCpuSeconds(instance);
   const upstreamAfter = groupCpuSeconds(upstream.process.pid);
   const perRequest = (before: number | null, after: number | null) => (before === null || after === null || result.requests === 0 ? null : ((after - before) * 1e6) / result.requests);
@@ -251,6 +363,7 @@ async function measure(instance: RunningTarget, upstream: Upstream, scenario: Sc
     rps: result.rps,
     p50Us: result.p50Us,
     p99Us: result.p99Us,
+    maxUs: result.maxUs,
     requests: result.requests,
     errors: result.errors,
     errorDetail: result.errorDetail,
@@ -280,9 +393,24 @@ function markFailed(outcome: TargetOutcome, instance: RunningTarget, reason: str
   for (const p of instance.processes) void p.stop();
 }
 
-function describeRequest(scenario: Scenario): string {
+function describeRequest(scenario: HttpScenario | WebSocketScenario): string {
+  if (scenario.kind === 'websocket') return `WebSocket text messages of ${scenario.messageBytes} bytes, one in flight per connection, each echoed intact`;
   const r = scenario.request;
-  return `${r.method} ${r.path}${r.body ? ` with a ${r.body.length}-byte body` : ''}, expecting 200 with ${scenario.expectedBody.length} bytes`;
+  const headers = Object.entries(r.headers).filter(([name]) => name.toLowerCase() !== 'content-type').map(([name, value]) => `${name}: ${value}`);
+  if (r.tenantHeader) headers.push(`${r.tenantHeader.name}: one of ${r.tenantHeader.count.toLocaleString('en-US')} tenants at random`);
+  return `${r.method} ${r.path}${headers.length > 0 ? ` (${headers.join(', ')})` : ''}${r.body ? ` with a ${r.body.length}-byte body` : ''}, expecting 200 with ${scenario.expectedBody.length} bytes`;
+}
+
+/** Scenario c's access log, to show that it was written: its lines and size. */
+function describeAccessLog(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'latin1');
+  } catch {
+    return `stampgate's access log ${file}: not written`;
+  }
+  const lines = text.split('\n').filter(Boolean);
+  return `stampgate's access log: ${lines.length.toLocaleString('en-US')} JSON lines, ${(text.length / 1e6).toFixed(1)} MB; the last: ${(lines.at(-1) ?? '').slice(0, 160)}…`;
 }
 
 function indent(text: string): string {

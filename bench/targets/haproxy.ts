@@ -1,10 +1,13 @@
 // HAProxy, 1 thread, HTTP mode, keep-alive on both sides with connection reuse to the upstream.
+// Scenario (e): one `use_backend … if { hdr(host) … } { path_beg … }` line per router, tried in
+// order as HAProxy does; scenario (f): HAProxy passes WebSocket upgrades in HTTP mode by itself.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, host } from '../net.ts';
 import { startProcess } from '../processes.ts';
+import { routerHost, routerPath } from '../scenarios.ts';
 import { haproxy as haproxyTool, versionLine } from '../system-packages.ts';
-import { plainProxyOnly, type Target } from './types.ts';
+import { supportsOnly, type Target } from './types.ts';
 
 export const haproxy: Target = {
   name: 'haproxy',
@@ -12,9 +15,13 @@ export const haproxy: Target = {
   description: 'HAProxy, nbthread 1, mode http, http-reuse always',
   tool: haproxyTool,
   version: (binary) => (binary ? (/version\s+(\S+)/i.exec(versionLine(binary, ['-v']))?.[1] ?? '') : ''),
-  unsupported: plainProxyOnly,
-  async start({ upstream, tmpDir, binary }) {
+  unsupported: supportsOnly(['plain-proxy', 'routers', 'websocket']),
+  async start({ upstream, setup, tmpDir, binary }) {
     const port = await freePort();
+    const routing: string[] = [];
+    if (setup.kind === 'routers') {
+      for (let i = 0; i < setup.routers; i++) routing.push(`  use_backend upstream if { hdr(host) -i ${routerHost(i)} } { path_beg ${routerPath(i)} }`);
+    } else routing.push('  default_backend upstream');
     const conf = path.join(tmpDir, 'haproxy.cfg');
     writeFileSync(
       conf,
@@ -28,12 +35,13 @@ defaults
   timeout client 60s
   timeout server 60s
   timeout http-keep-alive 60s
+  timeout tunnel 120s
   option http-keep-alive
   http-reuse always
 
 frontend bench
   bind ${host}:${port}
-  default_backend upstream
+${routing.join('\n')}
 
 backend upstream
   server upstream1 ${host}:${upstream.port}

@@ -1,7 +1,7 @@
 // What a benchmark target is: something that, given the run's upstream and a scenario, starts
 // (in its own processes) and gives back a URL to send the load to.
 import type { ManagedProcess } from '../processes.ts';
-import type { Scenario, TargetSetup } from '../scenarios.ts';
+import type { SetupKind, TargetSetup } from '../scenarios.ts';
 import type { SystemTool } from '../system-packages.ts';
 import type { Upstream } from '../upstream.ts';
 
@@ -13,8 +13,9 @@ import type { Upstream } from '../upstream.ts';
 export type TargetKind = 'baseline' | 'stampgate' | 'native-peer' | 'node-peer' | 'node-floor';
 
 export interface TargetContext {
+  /** The scenario's upstream: the run's HTTP upstream, or the WebSocket echo server for (f). */
   upstream: Upstream;
-  scenario: Scenario;
+  setup: TargetSetup;
   /** Private folder of this run for config files; removed at the end. */
   tmpDir: string;
   /** Path of this target's executable, when it needs a system tool. */
@@ -45,7 +46,12 @@ export interface Target {
 
 /** For targets that know only the plain-proxy setup so far. */
 export function plainProxyOnly(setup: TargetSetup): string | null {
-  return setup.kind === 'plain-proxy' ? null : `no ${setup.kind} setup written for this target`;
+  return supportsOnly(['plain-proxy'])(setup);
+}
+
+/** An `unsupported` for a target that can be set up in these kinds of setup only. */
+export function supportsOnly(kinds: readonly SetupKind[]): (setup: TargetSetup) => string | null {
+  return (setup) => (kinds.includes(setup.kind) ? null : `no ${setup.kind} setup written for this target`);
 }
 
 /** A target that did not come up, with the end of what its process printed. */
