@@ -11,6 +11,7 @@
 // timeouts; `scheme`/`port` may point the probe at another origin than the pool's, and redirects
 // may lead anywhere, which only an Agent can follow. stop() aborts probes in flight and closes the
 // Agent's sockets, so nothing outlives the checker.
+import { announceChange } from './announce-change.ts';
 import { EventEmitter } from 'node:events';
 import { Agent, interceptors, type Dispatcher } from 'undici';
 import type { HealthCheckConfig } from '../../config/schema/dynamic.ts';
@@ -159,17 +160,8 @@ export class ActiveHealthCheck extends EventEmitter<ActiveHealthCheckEvents> {
     if (changed) this.#announce(server, result.healthy, result.reason);
   }
 
-  /** A listener that throws must neither stop the probes nor crash the gateway: it becomes a warning. */
   #announce(server: UpstreamServer, healthy: boolean, reason: string): void {
-    try {
-      this.emit('change', server, healthy, reason);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      process.emitWarning(`a health 'change' listener threw: ${message}`, {
-        code: 'STAMPGATE_HEALTH_LISTENER',
-        detail: error instanceof Error ? error.stack : undefined,
-      });
-    }
+    announceChange(this, server, healthy, reason);
   }
 
   async #probe(origin: string, generation: number): Promise<ProbeResult> {

@@ -12,6 +12,7 @@
 //     bodies over the gateway's limit, 4xx answers.
 //   - recordSuccess(server) for every other answered attempt.
 // Ejection sets `server.ejectedUntil`, which `isAvailable` reads; balancers need nothing else.
+import { announceChange } from './announce-change.ts';
 import { EventEmitter } from 'node:events';
 import type { PassiveHealthCheckConfig } from '../../config/schema/dynamic.ts';
 import type { UpstreamServer } from '../balancer/upstream-server.ts';
@@ -102,17 +103,8 @@ export class PassiveHealth extends EventEmitter<PassiveHealthEvents> {
     this.#announce(server, false, reason);
   }
 
-  /** A listener that throws must not break the caller's request path: it becomes a warning. */
   #announce(server: UpstreamServer, healthy: boolean, reason: string): void {
-    try {
-      this.emit('change', server, healthy, reason);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      process.emitWarning(`a health 'change' listener threw: ${message}`, {
-        code: 'STAMPGATE_HEALTH_LISTENER',
-        detail: error instanceof Error ? error.stack : undefined,
-      });
-    }
+    announceChange(this, server, healthy, reason);
   }
 
   #announceReturn(server: UpstreamServer, record: FailureRecord): void {
