@@ -33,14 +33,15 @@ export function reloadOverheadS(scenario: ReloadScenario): number {
   return 3 + scenario.tenants / 150_000;
 }
 
-export async function runReloadScenario(scenario: ReloadScenario, upstream: Upstream, load: LoadGenerator, options: BenchOptions, log: (line: string) => void): Promise<ReloadSummary> {
-  const summary: ReloadSummary = {
+/** A (g) summary with nothing measured yet: filled in by a run, or reported as it is when none ran. */
+export function emptyReloadSummary(scenario: ReloadScenario, status: ReloadSummary['status'], reason: string | null): ReloadSummary {
+  return {
     id: scenario.id,
     title: scenario.title,
     tenants: scenario.tenants,
     stamps: scenario.stamps,
-    status: 'ok',
-    reason: null,
+    status,
+    reason,
     outputTail: null,
     heapBaseBytes: null,
     heapWithDirectoryBytes: null,
@@ -54,6 +55,10 @@ export async function runReloadScenario(scenario: ReloadScenario, upstream: Upst
     load: null,
     goals: [],
   };
+}
+
+export async function runReloadScenario(scenario: ReloadScenario, upstream: Upstream, load: LoadGenerator, options: BenchOptions, log: (line: string) => void): Promise<ReloadSummary> {
+  const summary = emptyReloadSummary(scenario, 'ok', null);
   const reloads = options.rounds;
   let proc: ManagedProcess | null = null;
   try {

@@ -16,7 +16,7 @@ import { waitUntilEchoing, waitUntilProxying } from './net.ts';
 import { parseOptions, usage, type BenchOptions } from './options.ts';
 import { clockTicksPerSecond, groupCpuSeconds, sampleBackgroundCpu } from './proc-cpu.ts';
 import { killAllProcessesNow, liveProcesses, stopAllProcesses, type ManagedProcess } from './processes.ts';
-import { formatReloadTable, reloadOverheadS, runReloadScenario } from './reload.ts';
+import { emptyReloadSummary, formatReloadTable, reloadOverheadS, runReloadScenario } from './reload.ts';
 import { formatGoal, formatRound, formatScenarioTable, summarizeScenario } from './report.ts';
 import type { BenchResults, LoadUnit, ReloadSummary, RoundMeasurement, RunSettings, ScenarioRun, TargetOutcome } from './results.ts';
 import { scenarioA, selectScenarios, type HttpScenario, type ReloadScenario, type Scenario, type TargetSetup, type WebSocketScenario } from './scenarios.ts';
@@ -329,26 +329,7 @@ async function runReload(scenario: ReloadScenario, targets: Target[], upstream: 
   if (targets.some((t) => t.name === 'stampgate')) return runReloadScenario(scenario, upstream, load, options, (line) => console.log(line));
   const reason = 'the stampgate target is not selected (--targets)';
   console.log(`  not run: ${reason}`);
-  return {
-    id: scenario.id,
-    title: scenario.title,
-    tenants: scenario.tenants,
-    stamps: scenario.stamps,
-    status: 'not run',
-    reason,
-    outputTail: null,
-    heapBaseBytes: null,
-    heapWithDirectoryBytes: null,
-    directoryBytes: null,
-    heapAfterReloadsBytes: null,
-    rssBytes: null,
-    initialLoadMs: null,
-    reloads: [],
-    reloadMedianMs: null,
-    reloadMaxMs: null,
-    load: null,
-    goals: [],
-  };
+  return emptyReloadSummary(scenario, 'not run', reason);
 }
 
 async function measure(instance: RunningTarget, upstream: Upstream, workload: Workload, settings: LoadSettings, round: number): Promise<RoundMeasurement> {

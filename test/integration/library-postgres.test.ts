@@ -2,7 +2,7 @@
 // Every database this file creates has a per-run name and is dropped at the end.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
@@ -14,20 +14,13 @@ import { StoreUnavailableError, type Book, type BookStore } from '../../examples
 import { openBookStore } from '../../examples/library/store/open.ts';
 import { quoteIdentifier } from '../../examples/library/store/postgres.ts';
 import { serviceAvailable, testPostgresUrl } from '../helpers/services.ts';
+import { freePort } from '../helpers/http-servers.ts';
 
 const available = await serviceAvailable('postgres');
 const skip = available ? false : `PostgreSQL does not answer at ${testPostgresUrl}`;
 const run = `${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
 
 const silent = (stampId: string): LineLogger => createLineLogger(stampId, () => {});
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 // The tests use separate databases, so they run concurrently: CREATE DATABASE takes a while.
 describe('library app on PostgreSQL', { skip, concurrency: true }, () => {

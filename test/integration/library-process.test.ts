@@ -11,18 +11,11 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, parseDatabaseUrl, readLibraryConfig } from '../../examples/library/config.ts';
+import { freePort } from '../helpers/http-servers.ts';
 
 const serverPath = path.resolve(import.meta.dirname, '../../examples/library/server.ts');
 const run = `${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
 const children = new Set<ChildProcess>();
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface ServerProcess {
   child: ChildProcess;

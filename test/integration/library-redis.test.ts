@@ -12,6 +12,7 @@ import { createLineLogger } from '../../examples/library/log.ts';
 import type { Book } from '../../examples/library/store/book-store.ts';
 import { SqliteBookStore } from '../../examples/library/store/sqlite.ts';
 import { serviceAvailable, testRedisUrl } from '../helpers/services.ts';
+import { freePort } from '../helpers/http-servers.ts';
 
 const available = await serviceAvailable('redis');
 const skip = available ? false : `Redis does not answer at ${testRedisUrl}`;
@@ -55,14 +56,6 @@ async function cacheHeader(url: string, id: number): Promise<string | null> {
   assert.equal(response.status, 200);
   await response.arrayBuffer();
   return response.headers.get('x-cache');
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A TCP proxy to the real Redis that the test can cut and restore, to simulate an outage. */
