@@ -1,11 +1,12 @@
 // An entrypoint's `http.redirections.entryPoint`: every request is sent to another entrypoint
 // (typically HTTP → HTTPS) with the scheme and port of that entrypoint, as Traefik does.
-import type http from 'node:http';
 import type { EntryPointConfig } from '../config/schema/static.ts';
 import { parseAddress } from './entrypoint.ts';
+import type { Http1Request } from './http1/server-request.ts';
+import type { Http1Response } from './http1/server-response.ts';
 import { hostWithoutPort } from './pipeline/create-exchange.ts';
 
-export type Redirection = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+export type Redirection = (req: Http1Request, res: Http1Response) => void;
 
 /** `listeningPort` gives the port the target entrypoint really listens on (its address may say 0). */
 export function redirectionFor(name: string, entryPoints: Record<string, EntryPointConfig>, listeningPort: (entryPoint: string) => number | undefined): Redirection | null {

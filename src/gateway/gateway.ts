@@ -2,10 +2,7 @@
 // (/healthz, /readyz, /stampsz). A new config version is compiled off the request path and swapped
 // in with one assignment; a request runs entirely on the version it started with. A version that
 // fails to compile is rejected and the running one stays.
-import { ServerResponse } from 'node:http';
-import type http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import type { DynamicConfig } from '../config/schema/dynamic.ts';
 import type { StaticConfig } from '../config/schema/static.ts';
 import { checkReadiness, type ReadinessTarget, type ReadyzBody } from '../observe/readiness.ts';
@@ -15,6 +12,9 @@ import { declaredRequestBytes } from '../observe/observed-exchange.ts';
 import { RequestObserver } from '../observe/request-observer.ts';
 import { problem, sendProblem } from '../shared/problem.ts';
 import { sendJson } from '../shared/send-json.ts';
+import type { RequestReader, ResponseWriter } from '../shared/response-writer.ts';
+import type { Http1Request } from './http1/server-request.ts';
+import type { Http1Response } from './http1/server-response.ts';
 import { defaultUpstreamTimeouts, type UpstreamTimeouts } from './balancer/upstream-server.ts';
 import type { EntryPointConfig } from '../config/schema/static.ts';
 import { createGatewayApi } from './api/gateway-api.ts';
@@ -61,11 +61,11 @@ export class Gateway {
   #certificates: TlsCertificates = new TlsCertificates([]);
   #status: ConfigStatus = { version: 0, lastReloadAt: null, lastReloadSucceeded: false, lastError: null };
   /** The read-only API (Traefik's), for the internal entrypoint and routers to `api@internal`. */
-  readonly #apiHandler: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  readonly #apiHandler: (req: RequestReader, res: ResponseWriter) => void;
   readonly observer: RequestObserver;
   /** Whether a request's end must be observed (metrics, access log or span export are on). */
   readonly #observesEnd: boolean;
-  readonly #metricsHandler: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null;
+  readonly #metricsHandler: ((req: RequestReader, res: ResponseWriter) => void) | null;
 
   constructor(options: GatewayOptions) {
     this.#options = options;
@@ -81,7 +81,7 @@ export class Gateway {
   }
 
   /** GET /metrics (Prometheus), when the static config has `metrics`; null otherwise. */
-  get metricsHandler(): ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null {
+  get metricsHandler(): ((req: RequestReader, res: ResponseWriter) => void) | null {
     return this.#metricsHandler;
   }
 
@@ -113,7 +113,10 @@ export class Gateway {
         },
         internalServices: new Map([
           ['api@internal', (exchange) => this.#apiHandler(exchange.req, exchange.res)],
-          ['ping@internal', (exchange) => this.#apiHandler(Object.assign(exchange.req, { url: '/ping' }), exchange.res)],
+          ['ping@internal', (exchange) => {
+            exchange.req.url = '/ping';
+            this.#apiHandler(exchange.req, exchange.res);
+          }],
           ...(this.#metricsHandler !== null ? [['prometheus@internal', (exchange: Exchange) => this.#metricsHandler!(exchange.req, exchange.res)] as const] : []),
         ]),
       });
@@ -154,7 +157,7 @@ export class Gateway {
       for (const [name, config] of Object.entries(this.#routedEntryPoints())) {
         const secure = tlsEntryPoints.has(name);
         if (secure && this.#certificates.size === 0) throw new Error(`entrypoint ${name} serves TLS but the dynamic configuration has no tls.certificates`);
-        const redirect = redirectionFor(name, this.#options.staticConfig.entryPoints, (to) => (this.entryPoints.get(to)?.server.address() as AddressInfo | null)?.port);
+        const redirect = redirectionFor(name, this.#options.staticConfig.entryPoints, (to) => this.entryPoints.get(to)?.address().port);
         const trusted = config.forwardedHeaders;
         const trustForwarded = trusted?.insecure === true ? () => true : trusted?.trustedIPs?.length ? compileAddressRanges(trusted.trustedIPs, `entryPoints.${name}.forwardedHeaders.trustedIPs`) : () => false;
         const entryPoint = new EntryPoint({
@@ -162,12 +165,12 @@ export class Gateway {
           config,
           tls: secure ? { sniContext: (serverName) => this.#certificates.contextFor(serverName), minVersion: 'TLSv1.2' } : null,
           handler: redirect !== null ? (req, res) => redirect(req, res) : (req, res) => this.#handle(name, secure, trustForwarded, req, res),
-          upgradeHandler: (req, socket, head) => this.#handleUpgrade(name, secure, trustForwarded, req, socket, head),
+          upgradeHandler: (req, res, socket, head) => this.#handleUpgrade(name, secure, trustForwarded, req, res, socket, head),
         });
         this.entryPoints.set(name, entryPoint);
         const open = this.observer.metrics?.openConnections(name);
         if (open !== undefined) {
-          entryPoint.server.on('connection', (socket: Socket) => {
+          entryPoint.server.listener.on('connection', (socket: Socket) => {
             open.value++;
             socket.once('close', () => open.value--);
           });
@@ -242,7 +245,7 @@ export class Gateway {
   }
 
   /** /ping and, with `api.insecure`, the read-only API; nothing else on the internal entrypoint. */
-  #internalHandler(name: string): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  #internalHandler(name: string): (req: RequestReader, res: ResponseWriter) => void {
     const { api, ping } = this.#options.staticConfig;
     const servesApi = api?.insecure === true && name === 'traefik';
     const servesPing = ping !== undefined && (ping.entryPoint ?? 'traefik') === name;
@@ -265,7 +268,7 @@ export class Gateway {
     return { http: { routers } };
   }
 
-  #handle(entryPoint: string, secure: boolean, trustForwarded: (address: string) => boolean, req: http.IncomingMessage, res: http.ServerResponse): void {
+  #handle(entryPoint: string, secure: boolean, trustForwarded: (address: string) => boolean, req: Http1Request, res: Http1Response): void {
     try {
       if (this.#answerOwnEndpoint(req, res)) return;
       if (this.#pingHere(entryPoint) && (req.url === '/ping' || req.url?.startsWith('/ping?'))) return this.#apiHandler(req, res);
@@ -311,14 +314,10 @@ export class Gateway {
    * object writes straight to the client socket, so a middleware can still refuse it (401, 429…);
    * the service then joins the sockets (tunnel-exchange.ts).
    */
-  #handleUpgrade(entryPoint: string, secure: boolean, trustForwarded: (address: string) => boolean, req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+  #handleUpgrade(entryPoint: string, secure: boolean, trustForwarded: (address: string) => boolean, req: Http1Request, res: Http1Response, socket: Socket, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     this.entryPoints.get(entryPoint)?.trackUpgraded(socket);
-    const res = new ServerResponse(req);
-    res.assignSocket(socket as Socket);
-    res.shouldKeepAlive = false;
-    // An answer written by the gateway itself (a refusal) ends the connection.
-    res.once('finish', () => socket.end());
+    // `res` writes straight to the socket and ends it: an answer by the gateway itself is a refusal.
     const exchange = createExchange(req, res, entryPoint, secure, trustForwarded);
     if (exchange === null) return;
     exchange.upgrade = { socket, head };
@@ -332,8 +331,8 @@ export class Gateway {
   }
 
   /** Serves /healthz, /readyz and /stampsz; false when the target is none of them. */
-  #answerOwnEndpoint(req: http.IncomingMessage, res: http.ServerResponse): boolean {
-    const endpoint = ownEndpoint(req.url ?? '/');
+  #answerOwnEndpoint(req: Http1Request, res: Http1Response): boolean {
+    const endpoint = ownEndpoint(req.url);
     if (endpoint === null) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendProblem(res, problem('method-not-allowed', 'Method not allowed', 405, `${endpoint} answers GET and HEAD only`), { allow: 'GET, HEAD' });

@@ -1,12 +1,12 @@
 // The gateway's /readyz: every stamp's own readiness probe asked at once, each with a short
 // timeout, folded into the seed's shape. One stamp that hangs cannot make /readyz hang.
-import type { Dispatcher } from 'undici';
+import type { UpstreamPool } from '../gateway/http1/upstream-pool.ts';
 
 export interface ReadinessTarget {
   id: string;
   readyPath: string;
-  /** One per server of the stamp: the stamp is ready when any of them is. */
-  dispatchers: Dispatcher[];
+  /** One connection pool per server of the stamp: the stamp is ready when any of them is. */
+  dispatchers: Pick<UpstreamPool, 'request'>[];
 }
 
 export interface StampReadiness {
@@ -37,25 +37,21 @@ async function probe(target: ReadinessTarget, timeoutMs: number): Promise<StampR
   return results.find((r) => r.status === 'ready') ?? results.find((r) => r.status === 'not_ready') ?? results[0] ?? { status: 'down', db: 'unknown', detail: 'the stamp has no server' };
 }
 
-async function probeServer(dispatcher: Dispatcher, readyPath: string, timeoutMs: number): Promise<StampReadiness> {
+async function probeServer(pool: Pick<UpstreamPool, 'request'>, readyPath: string, timeoutMs: number): Promise<StampReadiness> {
   try {
-    const response = await dispatcher.request({
-      path: readyPath,
-      method: 'GET',
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await response.body.text();
+    const response = await pool.request({ path: readyPath, method: 'GET', timeoutMs });
+    const text = response.body.toString('utf8');
     const db = dbStatusFrom(text) ?? (response.statusCode === 200 ? 'ok' : 'unknown');
     if (response.statusCode === 200) return { status: 'ready', db };
     return { status: 'not_ready', db, detail: `${readyPath} answered ${response.statusCode}` };
   } catch (error) {
     const code = (error as { code?: string; name?: string }).code ?? (error as Error).name;
-    const detail = code === 'ECONNREFUSED' ? 'connection refused' : code === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' ? `no answer within ${timeoutMs} ms` : `${code}: ${(error as Error).message}`;
+    const detail = code === 'ECONNREFUSED' ? 'connection refused' : TIMEOUTS.has(code) ? `no answer within ${timeoutMs} ms` : `${code}: ${(error as Error).message}`;
     return { status: 'down', db: 'unknown', detail };
   }
 }
+
+const TIMEOUTS = new Set(['REQUEST_TIMEOUT', 'CONNECT_TIMEOUT', 'HEADERS_TIMEOUT', 'BODY_TIMEOUT']);
 
 function dbStatusFrom(text: string): string | undefined {
   try {

@@ -1,6 +1,6 @@
 // RFC 9457 problem details: every error a user can cause is answered with one of these, never a
 // stack trace. The `type` URIs are stable so that clients can branch on them.
-import type { ServerResponse } from 'node:http';
+import type { ResponseWriter } from './response-writer.ts';
 
 export interface Problem {
   type: string;
@@ -19,7 +19,7 @@ export function problem(code: string, title: string, status: number, detail: str
 }
 
 /** Writes a problem as the whole response; a response whose headers already left is closed instead. */
-export function sendProblem(res: ServerResponse, body: Problem, extraHeaders?: Record<string, string>): void {
+export function sendProblem(res: ResponseWriter, body: Problem, extraHeaders?: Record<string, string>): void {
   if (res.headersSent) {
     res.destroy();
     return;

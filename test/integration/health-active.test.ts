@@ -35,7 +35,7 @@ function nextChange(checker: ActiveHealthCheck, server: UpstreamServer, healthy:
 
 async function cleanup(checkers: ActiveHealthCheck[], servers: UpstreamServer[], http: TestServer[]): Promise<void> {
   await Promise.all(checkers.map((c) => c.stop()));
-  await Promise.all(servers.map((s) => s.pool.destroy()));
+  await Promise.all(servers.map((s) => s.pool.close()));
   await Promise.all(http.map((h) => h.close()));
 }
 

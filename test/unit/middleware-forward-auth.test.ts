@@ -8,6 +8,7 @@ import net, { type AddressInfo } from 'node:net';
 import { forwardAuth, type ForwardAuthConfig } from '../../src/gateway/middleware/forward-auth.ts';
 import { MiddlewareConfigError } from '../../src/gateway/middleware/middleware.ts';
 import { createExchange } from '../../src/gateway/pipeline/create-exchange.ts';
+import { startHttp1Server } from '../helpers/http1-server.ts';
 import { echoOf, problemOf, send, startHarness, testContext, type Harness, type HarnessOptions, type SendOptions } from './middleware-harness.ts';
 
 interface AuthRequest {
@@ -235,19 +236,17 @@ describe('forwardAuth', () => {
     auth.answer = answer(200);
     for (const trustForwardHeader of [true, false]) {
       const handler = forwardAuth({ address: `${auth.url}/verify`, trustForwardHeader }, testContext('sso'))((exchange) => exchange.res.end('ok'));
-      const server = http.createServer((req, res) => {
+      const server = await startHttp1Server((req, res) => {
         const exchange = createExchange(req, res, 'web', false, () => true);
         if (exchange !== null) handler(exchange);
       });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       try {
-        const port = (server.address() as AddressInfo).port;
+        const port = server.port;
         await new Promise<void>((resolve, reject) => {
           http.get({ host: '127.0.0.1', port, path: '/local', headers, agent: false }, (res) => res.resume().on('end', resolve)).on('error', reject);
         });
       } finally {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await server.close();
       }
     }
     const [trusted, untrusted] = auth.seen.map((r) => r.headers);

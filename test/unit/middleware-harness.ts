@@ -6,8 +6,9 @@
 // registered response hooks on its head and piping the body through the streams they return, as
 // the forwarder does, so that response-hook behaviour is observable from the client side.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
+import type { Http1Response } from '../../src/gateway/http1/server-response.ts';
+import { startHttp1Server } from '../helpers/http1-server.ts';
 import { createExchange } from '../../src/gateway/pipeline/create-exchange.ts';
 import type { Exchange, Handler, ResponseHead } from '../../src/gateway/pipeline/exchange.ts';
 import type { Middleware, MiddlewareContext } from '../../src/gateway/middleware/middleware.ts';
@@ -58,7 +59,7 @@ export async function startHarness(middleware: Middleware, options: HarnessOptio
   const upstream = options.upstream ?? {};
   const terminal: Handler = (exchange) => {
     let bodyBytes = 0;
-    const req = exchange.req;
+    const req = exchange.req.body;
     req.on('data', (chunk: Buffer) => {
       bodyBytes += chunk.length;
     });
@@ -83,15 +84,14 @@ export async function startHarness(middleware: Middleware, options: HarnessOptio
   };
   const handler = middleware(terminal);
   let closed = 0;
-  const server = http.createServer((req, res) => {
+  const server = await startHttp1Server((req, res) => {
     res.on('close', () => {
       closed++;
     });
     const exchange = createExchange(req, res, 'web', options.secure ?? false);
     if (exchange !== null) handler(exchange);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = server.port;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -100,11 +100,7 @@ export async function startHarness(middleware: Middleware, options: HarnessOptio
     get closed() {
       return closed;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => server.close(),
   };
 }
 
@@ -117,7 +113,8 @@ function answerAsUpstream(exchange: Exchange, upstream: UpstreamFixture, record:
     headers: ['Content-Type', 'application/json', 'X-Upstream', 'fixture', 'Vary', 'Accept-Encoding', ...(upstream.headers ?? []), 'x-request-id', exchange.requestId],
   };
   if (upstream.chunked !== true) head.headers.push('Content-Length', String(body.length));
-  let sink: Writable = res;
+  // The response stands in for a Writable here, as in the forwarder.
+  let sink = res as Http1Response | Writable as Writable;
   for (const hook of exchange.responseHooks ?? []) {
     const transform = hook(exchange, head);
     if (transform !== null) {

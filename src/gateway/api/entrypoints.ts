@@ -22,7 +22,7 @@ export function allEntryPoints(view: ApiView): EntryPointView[] {
 function entryPointView(view: ApiView, name: string): EntryPointView {
   const entryPoint = view.gateway.entryPoints.get(name);
   if (entryPoint === undefined || !entryPoint.server.listening) return { name, address: null };
-  return { name, address: formatAddress(entryPoint.server.address()), tls: entryPoint.secure };
+  return { name, address: formatAddress(entryPoint.address()), tls: entryPoint.secure };
 }
 
 export function formatAddress(address: AddressInfo | string | null): string | null {

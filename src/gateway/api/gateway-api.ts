@@ -7,7 +7,7 @@
 //
 // It reads the state already kept for routing (no extra work on the request path), answers only
 // GET and HEAD, and never throws: an unknown path is a 404 problem, a bug a 500 problem.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestReader, ResponseWriter } from '../../shared/response-writer.ts';
 import { problem, sendProblem } from '../../shared/problem.ts';
 import { sendJson } from '../../shared/send-json.ts';
 import type { Gateway } from '../gateway.ts';
@@ -48,7 +48,7 @@ const items: ReadonlyArray<readonly [string, Item]> = [
 
 const allow = { allow: 'GET, HEAD' };
 
-export function createGatewayApi(gateway: Gateway, options: GatewayApiOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
+export function createGatewayApi(gateway: Gateway, options: GatewayApiOptions = {}): (req: RequestReader, res: ResponseWriter) => void {
   const log = options.log ?? (() => {});
   return (req, res) => {
     try {
@@ -64,7 +64,7 @@ export function createGatewayApi(gateway: Gateway, options: GatewayApiOptions = 
   };
 }
 
-function answer(gateway: Gateway, req: IncomingMessage, res: ServerResponse): void {
+function answer(gateway: Gateway, req: RequestReader, res: ResponseWriter): void {
   const target = originForm(req.url ?? '/');
   const queryAt = target.indexOf('?');
   const path = queryAt < 0 ? target : target.slice(0, queryAt);

@@ -15,13 +15,13 @@
 //   middleware's.
 //
 //   http.middlewares.limit.buffering: { maxRequestBodyBytes: 2000000 }
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { MiddlewareConfig } from '../../config/schema/dynamic.ts';
 import { problem, sendProblem } from '../../shared/problem.ts';
 import { addResponseHook, type Exchange, type ResponseHook } from '../pipeline/exchange.ts';
 import { getHeader } from './header-list.ts';
 import type { Middleware, MiddlewareContext } from './middleware.ts';
+import type { Http1Response } from '../http1/server-response.ts';
 
 export type BufferingConfig = NonNullable<MiddlewareConfig['buffering']>;
 
@@ -67,10 +67,10 @@ interface BodyCount {
   received: number;
 }
 
-const counting = new WeakMap<IncomingMessage, BodyCount>();
+const counting = new WeakMap<Readable, BodyCount>();
 
 function countRequestBody(exchange: Exchange, limit: number, name: string): void {
-  const req = exchange.req;
+  const req = exchange.req.body;
   // Keep the stream paused: a 'data' listener would otherwise start the flow before the consumer
   // (the forwarder) listens, and the chunks read meanwhile would never reach it.
   if (req.readableFlowing !== true) req.pause();
@@ -78,7 +78,7 @@ function countRequestBody(exchange: Exchange, limit: number, name: string): void
   req.on('data', onRequestData);
 }
 
-function onRequestData(this: IncomingMessage, chunk: Buffer): void {
+function onRequestData(this: Readable, chunk: Buffer): void {
   const count = counting.get(this);
   if (count === undefined) return;
   count.received += chunk.length;
@@ -126,11 +126,11 @@ class ReplacedBody extends Transform {
 
 /** Passes a body through and destroys the response once more than `limit` bytes went by. */
 class ResponseBodyLimit extends Transform {
-  readonly res: ServerResponse;
+  readonly res: Http1Response;
   readonly limit: number;
   received = 0;
 
-  constructor(res: ServerResponse, limit: number) {
+  constructor(res: Http1Response, limit: number) {
     super();
     this.res = res;
     this.limit = limit;

@@ -33,10 +33,10 @@
 // library default, 11, is 100 times slower), Zstandard level 3 (0.12/0.37 ms, 4.6%/21.5%).
 //
 //   http.middlewares.gzip.compress: { excludedContentTypes: [text/event-stream], minResponseBodyBytes: 2048 }
-import type { ServerResponse } from 'node:http';
 import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import type { MiddlewareConfig } from '../../config/schema/dynamic.ts';
+import type { Http1Response } from '../http1/server-response.ts';
 import { addResponseHook, type ResponseHook } from '../pipeline/exchange.ts';
 import { getHeader, getJoinedHeader, headerIndex, removeHeader } from './header-list.ts';
 import { MiddlewareConfigError, type Middleware, type MiddlewareContext } from './middleware.ts';
@@ -304,7 +304,7 @@ function createCompressor(encoding: EncodingName, length: number): Transform {
  * left), and closes the connection if compression itself fails (not expected: the head has left,
  * so that is the only honest signal).
  */
-function watch(res: ServerResponse, compressor: Transform): void {
+function watch(res: Http1Response, compressor: Transform): void {
   res.once('close', () => {
     if (!compressor.destroyed) compressor.destroy();
   });

@@ -317,7 +317,7 @@ function resolveLocation(location: string, address: URL): string {
  * are put back in the same tick as the last read, so that never happens here.
  */
 function readBody(exchange: Exchange, limit: number, done: (body: Buffer | null) => void): void {
-  const req = exchange.req;
+  const req = exchange.req.body;
   const chunks: Buffer[] = [];
   let size = 0;
   const finish = (): void => {

@@ -8,7 +8,7 @@
 // per router, and to one worker process (not shared through Redis).
 //
 //   http.middlewares.max-ten.inFlightReq: { amount: 10, sourceCriterion: { ipStrategy: { depth: 1 } } }
-import type { ServerResponse } from 'node:http';
+import type { Http1Response } from '../http1/server-response.ts';
 import type { MiddlewareConfig } from '../../config/schema/dynamic.ts';
 import { problem, sendProblem } from '../../shared/problem.ts';
 import { MiddlewareConfigError, type Middleware, type MiddlewareContext } from './middleware.ts';
@@ -25,8 +25,8 @@ export function inFlightReq(config: InFlightReqConfig, context: MiddlewareContex
   return (next) => {
     const counts = new Map<string, number>();
     // The source a response holds a slot for; one listener function serves every response.
-    const holders = new WeakMap<ServerResponse, string>();
-    function release(this: ServerResponse): void {
+    const holders = new WeakMap<Http1Response, string>();
+    function release(this: Http1Response): void {
       const key = holders.get(this);
       if (key === undefined) return;
       holders.delete(this);

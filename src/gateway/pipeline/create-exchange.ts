@@ -1,13 +1,14 @@
 // Builds the exchange for one request: request id, host without port, normalised path and query.
 // A request whose target cannot be routed safely is answered here and gets no exchange.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http1Request } from '../http1/server-request.ts';
+import type { Http1Response } from '../http1/server-response.ts';
 import { problem, sendProblem } from '../../shared/problem.ts';
 import { requestIdFor } from '../proxy/request-id.ts';
 import type { Exchange } from './exchange.ts';
 import { normalizePath } from './normalize-path.ts';
 
-export function createExchange(req: IncomingMessage, res: ServerResponse, entryPoint: string, secure: boolean, trustForwarded?: (address: string) => boolean): Exchange | null {
-  const target = req.url ?? '/';
+export function createExchange(req: Http1Request, res: Http1Response, entryPoint: string, secure: boolean, trustForwarded?: (address: string) => boolean): Exchange | null {
+  const target = req.url;
   const requestId = requestIdFor(req.headers['x-request-id']);
   if (target.charCodeAt(0) !== 0x2f /* / */) {
     sendProblem(res, problem('bad-request-target', 'Bad request target', 400, `the request target must be a path starting with "/", found ${JSON.stringify(target.slice(0, 100))}`, { requestId }));
@@ -35,7 +36,7 @@ export function createExchange(req: IncomingMessage, res: ServerResponse, entryP
     remoteAddress,
     forwardedTrusted: trustForwarded !== undefined && trustForwarded(remoteAddress),
     clientIp: remoteAddress,
-    method: req.method ?? 'GET',
+    method: req.method,
     host: hostWithoutPort(hostHeader ?? ''),
     path,
     query: queryAt < 0 ? '' : target.slice(queryAt + 1),

@@ -1,7 +1,9 @@
 // One request's passage through the gateway. Built once per request by the entrypoint, read by the
 // router table, edited by middlewares (path rewrites, headers to add), and finally forwarded by a
 // service. Fields that most requests never use stay null, so the common request allocates little.
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Http1Request } from '../http1/server-request.ts';
+import type { Http1Response } from '../http1/server-response.ts';
 import type { QueryParams } from '../rules/query.ts';
 import type { TraceContext } from '../../observe/tracing/trace-context.ts';
 import type { Duplex, Writable } from 'node:stream';
@@ -20,8 +22,8 @@ export interface ResponseHead {
 }
 
 export interface Exchange {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  readonly req: Http1Request;
+  readonly res: Http1Response;
   readonly requestId: string;
   /** Name of the entrypoint that accepted the request. */
   readonly entryPoint: string;
@@ -40,7 +42,7 @@ export interface Exchange {
   path: string;
   /** The raw query without the leading `?`; '' when there is none. Middlewares may rewrite it. */
   query: string;
-  /** The request headers as node:http gives them (lower-case names). */
+  /** The request headers by lower-case name (repeated ones combined as node:http does). */
   readonly headers: IncomingHttpHeaders;
   /** The query parsed, filled lazily by the first Query rule that needs it (the exchange is the rule input). */
   queryParams?: QueryParams | undefined;

@@ -1,9 +1,9 @@
 // Forwards an exchange to one upstream server over its keep-alive pool and streams the answer
-// back. It uses undici's dispatch handler interface directly (no promise or stream object per
-// request). What happens on failure is the calling service's decision (retry, failover, or a
+// back, through the pool's dispatch handler interface (no promise or stream object per request). What happens on failure is the calling service's decision (retry, failover, or a
 // problem answer), through the UpstreamOutcome it passes.
-import type { Dispatcher } from 'undici';
 import type { Writable } from 'node:stream';
+import type { UpstreamController, UpstreamError, UpstreamHandler } from '../http1/upstream-pool.ts';
+import type { Http1Response } from '../http1/server-response.ts';
 import { problem, sendProblem, type Problem } from '../../shared/problem.ts';
 import type { UpstreamServer } from '../balancer/upstream-server.ts';
 import type { Exchange, ResponseHead } from '../pipeline/exchange.ts';
@@ -45,11 +45,10 @@ export function forwardExchange(exchange: Exchange, server: UpstreamServer, sett
   if (exchange.upstreamHeaders !== null) applyHeaderEdits(headers, exchange.upstreamHeaders);
   if (!settings.passHostHeader) replaceHeader(headers, 'host', new URL(server.origin).host);
   const path = server.basePath + exchange.path + (exchange.query === '' ? '' : '?' + exchange.query);
-  const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
   exchange.upstream = server.url;
   server.inFlight++;
-  const body = exchange.bufferedBody ?? (hasBody ? req : null);
-  server.pool.dispatch({ path, method: exchange.method, headers, body, upgrade: null }, new ForwardHandler(exchange, server, settings, outcome));
+  const body = exchange.bufferedBody ?? (req.hasBody ? req.body : null);
+  server.pool.dispatch({ path, method: exchange.method, headers, body }, new ForwardHandler(exchange, server, settings, outcome));
 }
 
 /** Applies middleware edits to the flat upstream header list: set (replace all) or remove. */
@@ -64,16 +63,16 @@ function replaceHeader(headers: string[], lowerCaseName: string, value: string |
   if (value !== null) headers.push(lowerCaseName, value);
 }
 
-class ForwardHandler implements Dispatcher.DispatchHandler {
+class ForwardHandler implements UpstreamHandler {
   readonly exchange: Exchange;
   readonly server: UpstreamServer;
   readonly settings: ForwardSettings;
   readonly outcome: UpstreamOutcome;
-  controller: Dispatcher.DispatchController | null = null;
+  controller: UpstreamController | null = null;
   /** The gateway ended this attempt itself: client gone, or the answer discarded for a retry. */
   abandoned = false;
   /** Where body chunks go: the client response, or a transform a response hook put in front of it. */
-  sink: Writable | null = null;
+  sink: Writable | Http1Response | null = null;
   finished = false;
 
   constructor(exchange: Exchange, server: UpstreamServer, settings: ForwardSettings, outcome: UpstreamOutcome) {
@@ -81,11 +80,13 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.server = server;
     this.settings = settings;
     this.outcome = outcome;
-    exchange.res.once('close', () => {
-      // The client left before the answer was complete: stop the upstream exchange too.
-      if (!exchange.res.writableFinished) this.abandon(new Error('client closed the connection'));
-    });
+    exchange.res.once('close', this.#onClientClose);
   }
+
+  // The client left before the answer was complete: stop the upstream exchange too.
+  readonly #onClientClose = (): void => {
+    if (!this.exchange.res.writableFinished) this.abandon(new Error('client closed the connection'));
+  };
 
   abandon(reason: Error): void {
     if (this.abandoned) return;
@@ -100,12 +101,12 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.server.inFlight--;
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
+  onRequestStart(controller: UpstreamController): void {
     this.controller = controller;
     if (this.abandoned) controller.abort(new Error('client closed the connection'));
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, _headers: unknown, statusMessage?: string): void {
+  onResponseStart(_controller: UpstreamController, statusCode: number, rawHeaders: string[], statusMessage: string): void {
     if (statusCode < 200 || this.abandoned) return; // 1xx interim answers are not relayed
     if (this.outcome.onStatus(this.exchange, this.server, statusCode)) {
       this.abandon(new Error(`discarded a ${statusCode} answer`));
@@ -117,15 +118,14 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       this.abandon(new Error('the response was already answered by the gateway'));
       return;
     }
-    const raw = (controller.rawHeaders ?? []) as (Buffer | string)[];
-    const head: ResponseHead = { status: statusCode, headers: downstreamResponseHeaders(raw, this.exchange.requestId) };
-    let sink: Writable = res;
+    const head: ResponseHead = { status: statusCode, headers: downstreamResponseHeaders(rawHeaders, this.exchange.requestId) };
+    let sink: Writable | Http1Response = res;
     const hooks = this.exchange.responseHooks;
     if (hooks !== null) {
       for (const hook of hooks) {
         const transform = hook(this.exchange, head);
         if (transform !== null) {
-          transform.pipe(sink);
+          transform.pipe(sink as NodeJS.WritableStream);
           sink = transform;
         }
       }
@@ -134,14 +134,18 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     res.writeHead(head.status, head.status === statusCode ? statusMessage || undefined : undefined, head.headers);
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onResponseData(controller: UpstreamController, chunk: Buffer): void {
     if (this.abandoned || this.sink === null) return;
     this.exchange.responseBytes += chunk.length;
     if (!this.sink.write(chunk)) {
       controller.pause();
-      this.sink.once('drain', () => controller.resume());
+      this.sink.once('drain', this.#onDrain);
     }
   }
+
+  readonly #onDrain = (): void => {
+    if (!this.abandoned) this.controller?.resume();
+  };
 
   onResponseEnd(): void {
     if (this.abandoned) return;
@@ -149,7 +153,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.sink?.end();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  onResponseError(_controller: UpstreamController, error: UpstreamError): void {
     if (this.abandoned) return;
     this.finish();
     const failure = classify(error);
@@ -166,13 +170,13 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 }
 
-const notSentCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+const notSentCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'CONNECT_TIMEOUT']);
 
-function classify(error: Error): UpstreamFailure {
-  const code = (error as { code?: string }).code ?? '';
+function classify(error: UpstreamError): UpstreamFailure {
+  const code = error.code ?? '';
   if (notSentCodes.has(code)) return { status: 503, reason: `not accepting connections (${code})`, notSent: true };
-  if (code === 'UND_ERR_HEADERS_TIMEOUT') return { status: 504, reason: 'no response headers in time', notSent: false };
-  if (code === 'UND_ERR_BODY_TIMEOUT') return { status: 504, reason: 'response body stalled', notSent: false };
+  if (code === 'HEADERS_TIMEOUT') return { status: 504, reason: 'no response headers in time', notSent: false };
+  if (code === 'BODY_TIMEOUT') return { status: 504, reason: 'response body stalled', notSent: false };
   return { status: 502, reason: `${code || 'error'}: ${error.message}`, notSent: false };
 }
 

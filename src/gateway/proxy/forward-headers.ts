@@ -1,7 +1,7 @@
 // Builds the header list sent upstream: the client's headers less hop-by-hop ones, with
 // X-Forwarded-For/-Proto/-Host and X-Request-Id set by the gateway. A client's own X-Forwarded-*
 // values are replaced, not appended to: they cannot be trusted from the open internet.
-import type { IncomingMessage } from 'node:http';
+import type { Http1Request } from '../http1/server-request.ts';
 import { connectionListed, isHopByHop } from './hop-by-hop.ts';
 
 const replacedByGateway = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'traceparent', 'tracestate']);
@@ -17,7 +17,7 @@ export interface UpstreamTrace {
  * a trusted proxy (entrypoint forwardedHeaders), its X-Forwarded-For is extended and its
  * X-Forwarded-Proto/-Host kept.
  */
-export function upstreamRequestHeaders(req: IncomingMessage, requestId: string, trustForwarded = false, trace: UpstreamTrace | null = null): string[] {
+export function upstreamRequestHeaders(req: Http1Request, requestId: string, trustForwarded = false, trace: UpstreamTrace | null = null): string[] {
   const raw = req.rawHeaders;
   const headers = req.headers;
   const listed = connectionListed(headers.connection);
@@ -56,25 +56,20 @@ function firstValue(value: string | string[] | undefined): string | undefined {
 }
 
 /** Flat list of the upstream's response headers, less hop-by-hop ones, for `writeHead`. */
-export function downstreamResponseHeaders(raw: readonly (Buffer | string)[], requestId: string): string[] {
+export function downstreamResponseHeaders(raw: readonly string[], requestId: string): string[] {
   let listed: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
-    if (text(raw[i]!).toLowerCase() === 'connection') listed = connectionListed(text(raw[i + 1]!));
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') listed = connectionListed(raw[i + 1]!);
   }
   const out: string[] = [];
   let sawRequestId = false;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = text(raw[i]!);
+    const name = raw[i]!;
     const lower = name.toLowerCase();
     if (isHopByHop(lower) || (listed !== null && listed.has(lower))) continue;
     if (lower === 'x-request-id') sawRequestId = true;
-    out.push(name, text(raw[i + 1]!));
+    out.push(name, raw[i + 1]!);
   }
   if (!sawRequestId) out.push('x-request-id', requestId);
   return out;
-}
-
-// latin1 keeps every byte of a header value as it came, which is how node:http writes it back.
-function text(value: Buffer | string): string {
-  return typeof value === 'string' ? value : value.toString('latin1');
 }

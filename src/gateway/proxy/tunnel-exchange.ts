@@ -36,7 +36,7 @@ export function tunnelExchange(exchange: Exchange, server: UpstreamServer, setti
   exchange.upstream = server.url;
   server.inFlight++;
   let connected = false;
-  const timer = setTimeout(() => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), connectTimeoutMs);
+  const timer = setTimeout(() => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'CONNECT_TIMEOUT' })), connectTimeoutMs);
   upstream.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
     connected = true;
     clearTimeout(timer);
@@ -61,7 +61,7 @@ export function tunnelExchange(exchange: Exchange, server: UpstreamServer, setti
     server.inFlight--;
     const notSent = true;
     const code = error.code ?? 'error';
-    const failure = { status: code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ECONNREFUSED' ? 503 : 502, reason: `not accepting connections (${code})`, notSent };
+    const failure = { status: code === 'CONNECT_TIMEOUT' || code === 'ECONNREFUSED' ? 503 : 502, reason: `not accepting connections (${code})`, notSent };
     if (outcome.onFailure(exchange, server, failure)) return;
     settings.log?.(`${failure.status} ${server.url} request=${exchange.requestId}: upgrade: ${failure.reason}`);
     const body = JSON.stringify(problem(failure.status === 503 ? 'upstream-unavailable' : 'bad-gateway', failure.status === 503 ? 'Upstream unavailable' : 'Bad gateway', failure.status, `${server.url}: ${failure.reason}`, { requestId: exchange.requestId, ...(exchange.stamp !== null ? { stamp: exchange.stamp } : {}) }));

@@ -1,25 +1,20 @@
 // Connection pools outlive config versions: a reload that keeps a server's address keeps its warm
 // keep-alive connections. Pools that no version uses any more are closed after the swap.
-import { Pool } from 'undici';
-import type { UpstreamTimeouts } from '../balancer/upstream-server.ts';
+import { createUpstreamPool, type UpstreamTimeouts } from '../balancer/upstream-server.ts';
+import type { UpstreamPool } from '../http1/upstream-pool.ts';
 
 export class PoolRegistry {
-  readonly #pools = new Map<string, Pool>();
+  readonly #pools = new Map<string, UpstreamPool>();
   readonly #timeouts: UpstreamTimeouts;
 
   constructor(timeouts: UpstreamTimeouts) {
     this.#timeouts = timeouts;
   }
 
-  get(origin: string): Pool {
+  get(origin: string): UpstreamPool {
     let pool = this.#pools.get(origin);
     if (pool === undefined) {
-      pool = new Pool(origin, {
-        connect: { timeout: this.#timeouts.connectMs },
-        headersTimeout: this.#timeouts.headersMs,
-        bodyTimeout: this.#timeouts.bodyMs,
-        keepAliveTimeout: 4_000,
-      });
+      pool = createUpstreamPool(origin, this.#timeouts);
       this.#pools.set(origin, pool);
     }
     return pool;

@@ -104,7 +104,7 @@ export class LoadBalancerService implements Service, UpstreamOutcome {
 
   /** Whether the request can be sent again: its body is not consumed, and sending twice is harmless or allowed. */
   #canResend(exchange: Exchange, notSent: boolean): boolean {
-    const bodyAvailable = exchange.bufferedBody !== null || !exchange.req.readableDidRead;
+    const bodyAvailable = exchange.bufferedBody !== null || !exchange.req.bodyConsumed;
     const safe = notSent || idempotentMethods.has(exchange.method) || exchange.retry?.retryNonIdempotent === true;
     return bodyAvailable && safe;
   }

@@ -2,7 +2,7 @@
 // sent, fire and forget, to each mirror (a loadBalancer service), whose answers are discarded. A
 // request with a body is mirrored only when `mirrorBody` is on and the body fits `maxBodySize`:
 // the body is then read once into memory and sent to the main service and the mirrors from there.
-import type { Dispatcher } from 'undici';
+import type { UpstreamHandler } from '../http1/upstream-pool.ts';
 import { problem, sendProblem } from '../../shared/problem.ts';
 import type { UpstreamServer } from '../balancer/upstream-server.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
@@ -67,16 +67,17 @@ function readBody(exchange: Exchange, limit: number, done: (body: Buffer | null)
   const chunks: Buffer[] = [];
   let size = 0;
   let over = false;
-  exchange.req.on('data', (chunk: Buffer) => {
+  const body = exchange.req.body;
+  body.on('data', (chunk: Buffer) => {
     size += chunk.length;
     if (size > limit) over = true;
     else chunks.push(chunk);
   });
-  exchange.req.once('end', () => done(over ? null : Buffer.concat(chunks)));
+  body.once('end', () => done(over ? null : Buffer.concat(chunks)));
 }
 
 /** Reads and drops a mirror's answer; a mirror that fails costs nothing but its own request. */
-const discard: Dispatcher.DispatchHandler = {
+const discard: UpstreamHandler = {
   onRequestStart() {},
   onResponseStart() {},
   onResponseData() {},

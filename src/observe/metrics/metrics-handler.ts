@@ -3,7 +3,7 @@
 //
 //   const handle = createMetricsHandler(metrics);   // GatewayMetrics, ControlPlaneMetrics, or any { metrics(), contentType }
 //   if (path === '/metrics') return handle(req, res);
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestReader, ResponseWriter } from '../../shared/response-writer.ts';
 import { problem, sendProblem } from '../../shared/problem.ts';
 
 export interface MetricsSource {
@@ -11,7 +11,7 @@ export interface MetricsSource {
   readonly contentType: string;
 }
 
-export function createMetricsHandler(source: MetricsSource): (req: IncomingMessage, res: ServerResponse) => void {
+export function createMetricsHandler(source: MetricsSource): (req: RequestReader, res: ResponseWriter) => void {
   return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendProblem(res, problem('method-not-allowed', 'Method not allowed', 405, '/metrics answers GET and HEAD only'), { allow: 'GET, HEAD' });
