@@ -49,10 +49,8 @@ export class ChunkedDecoder {
           const end = lf < 0 ? length : lf + 1;
           this.#line += buf.toString('latin1', i, end);
           i = end;
-          if (lf < 0) {
-            if (this.#line.length > MAX_LINE) throw new ChunkedBodyError('a chunk-size line is too long');
-            break;
-          }
+          if (this.#line.length > MAX_LINE) throw new ChunkedBodyError('a chunk-size line is too long');
+          if (lf < 0) break;
           const line = this.#line;
           this.#line = '';
           if (line.length < 2 || line.charCodeAt(line.length - 2) !== 0x0d) throw new ChunkedBodyError('chunk framing lines must end with CRLF');

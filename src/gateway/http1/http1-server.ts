@@ -81,7 +81,7 @@ export class Http1Server implements ConnectionHost {
     for (const connection of this.#connections) {
       if (connection.requestStartedAt > 0 && now - connection.requestStartedAt > this.#requestTimeoutMs) {
         connection.timedOut();
-      } else if (connection.idle && now - connection.lastActivity > this.#keepAliveTimeoutMs) {
+      } else if (connection.idle && connection.socket.writableLength === 0 && now - connection.lastActivity > this.#keepAliveTimeoutMs) {
         connection.destroy();
       }
     }
@@ -91,11 +91,13 @@ export class Http1Server implements ConnectionHost {
   close(): Promise<void> {
     this.closing = true;
     return new Promise((resolve) => {
-      if (this.#sweeper !== null) clearInterval(this.#sweeper);
       const listener = this.listener;
-      const done = () => resolve();
+      const done = () => {
+        if (this.#sweeper !== null) clearInterval(this.#sweeper);
+        resolve();
+      };
       if (listener.listening) listener.close(done);
-      else resolve();
+      else done();
       this.closeIdleConnections();
     });
   }

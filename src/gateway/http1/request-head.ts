@@ -85,7 +85,7 @@ export function parseRequestHead(head: string): RequestHead {
     }
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) throw new RequestHeadError(400, 'bad-header', `the header name ${JSON.stringify(name.slice(0, 60))} is not a token (no spaces before the colon)`);
-    const value = line.slice(colon + 1).trim();
+    const value = trimWhitespace(line, colon + 1);
     if (!FIELD_VALUE.test(value)) throw new RequestHeadError(400, 'bad-header', `the value of header ${name} holds a control character`);
     rawHeaders.push(name, value);
     const lower = name.toLowerCase();
@@ -125,9 +125,9 @@ export function parseRequestHead(head: string): RequestHead {
     if (contentLength >= 0) throw new RequestHeadError(400, 'length-conflict', 'the request carries both Content-Length and Transfer-Encoding');
     if (versionMinor === 0) throw new RequestHeadError(400, 'bad-transfer-encoding', 'Transfer-Encoding is not allowed in an HTTP/1.0 request');
     const codings = transferEncoding.toLowerCase().split(',');
-    if (codings[codings.length - 1]!.trim() !== 'chunked') throw new RequestHeadError(400, 'bad-transfer-encoding', `the request body must be chunked last; found Transfer-Encoding ${JSON.stringify(transferEncoding.slice(0, 60))}`);
+    if (trimWhitespace(codings[codings.length - 1]!, 0) !== 'chunked') throw new RequestHeadError(400, 'bad-transfer-encoding', `the request body must be chunked last; found Transfer-Encoding ${JSON.stringify(transferEncoding.slice(0, 60))}`);
     for (let i = 0; i < codings.length - 1; i++) {
-      const coding = codings[i]!.trim();
+      const coding = trimWhitespace(codings[i]!, 0);
       if (coding === 'chunked') throw new RequestHeadError(400, 'bad-transfer-encoding', 'chunked is applied twice');
     }
     chunked = true;
@@ -150,7 +150,7 @@ export function parseRequestHead(head: string): RequestHead {
 }
 
 function combine(headers: IncomingHttpHeaders, lower: string, value: string): void {
-  const prior = headers[lower];
+  const prior = Object.hasOwn(headers, lower) ? headers[lower] : undefined;
   if (prior === undefined) {
     headers[lower] = lower === 'set-cookie' ? [value] : value;
   } else if (lower === 'set-cookie') {
@@ -164,6 +164,23 @@ function combine(headers: IncomingHttpHeaders, lower: string, value: string): vo
 export function hasToken(list: string, token: string): boolean {
   if (list === '') return false;
   if (list === token) return true;
-  for (const item of list.split(',')) if (item.trim() === token) return true;
+  for (const item of list.split(',')) if (trimWhitespace(item, 0) === token) return true;
   return false;
+}
+
+/**
+ * `text` from `start`, without the spaces and tabs around it: HTTP's optional whitespace, and only
+ * that. String.prototype.trim also strips VT, FF and NBSP, which would accept `chunked\v` where a
+ * stricter server behind the gateway reads something else.
+ */
+function trimWhitespace(text: string, start: number): string {
+  let from = start;
+  let to = text.length;
+  while (from < to && isWhitespace(text.charCodeAt(from))) from++;
+  while (to > from && isWhitespace(text.charCodeAt(to - 1))) to--;
+  return from === 0 && to === text.length ? text : text.slice(from, to);
+}
+
+function isWhitespace(code: number): boolean {
+  return code === 0x20 || code === 0x09;
 }

@@ -54,7 +54,10 @@ export class ServerConnection implements ResponseConnection, BodySource {
   /** When the head (or, with a body, the request) under way started arriving; 0 when none is. */
   requestStartedAt = 0;
   readonly #onData = (chunk: Buffer) => this.#read(chunk);
-  readonly #onDrain = () => this.#response?.drained();
+  readonly #onDrain = () => {
+    this.lastActivity = performance.now(); // the idle time starts once the last answer has left
+    this.#response?.drained();
+  };
 
   constructor(socket: Socket, host: ConnectionHost) {
     this.socket = socket;
@@ -83,6 +86,7 @@ export class ServerConnection implements ResponseConnection, BodySource {
   }
 
   #read(chunk: Buffer): void {
+    if (this.#closed) return;
     this.lastActivity = performance.now();
     if (this.#body !== null) {
       const rest = this.#feedBody(chunk, 0);
@@ -125,7 +129,7 @@ export class ServerConnection implements ResponseConnection, BodySource {
     const end = buffer.indexOf(CRLFCRLF, Math.max(start, this.#scanned - 3));
     const limit = this.#host.maxHeaderBytes;
     if (end < 0) {
-      if (buffer.length - start > limit) this.#refuse(431, 'headers-too-large', 'Request header fields too large', 'the request line and headers exceed the size limit');
+      if (buffer.length > limit) this.#refuse(431, 'headers-too-large', 'Request header fields too large', 'the request line and headers exceed the size limit');
       else this.#scanned = buffer.length;
       return false;
     }
@@ -153,6 +157,7 @@ export class ServerConnection implements ResponseConnection, BodySource {
     if (head.upgrade && host.onUpgrade !== null) {
       const socket = this.socket;
       this.#detach();
+      socket.pause();
       const req = new Http1Request(head, socket, null);
       const res = new Http1Response(new UpgradeResponseConnection(socket), head.method === 'HEAD', head.versionMinor === 0, true);
       const rest = this.#buffer ?? EMPTY;
@@ -225,7 +230,7 @@ export class ServerConnection implements ResponseConnection, BodySource {
   readMore(): void {
     if (this.#expectContinue) {
       this.#expectContinue = false;
-      if (this.#response !== null && !this.#response.headersSent) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+      if (this.#response !== null && !this.#response.headWritten) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
     }
     this.#resume();
   }
@@ -258,19 +263,31 @@ export class ServerConnection implements ResponseConnection, BodySource {
     return ok;
   }
 
+  willClose(): boolean {
+    return this.#host.closing || this.#clientEnded || (this.#body !== null && !this.#drainsBody());
+  }
+
+  /**
+   * The answer is complete but the request body is not: the rest of it is read and dropped only
+   * when little is left and the client is sending it; otherwise closing is cheaper than reading
+   * what nobody wants (and a client that waits for `100 Continue` would never send it).
+   */
+  #drainsBody(): boolean {
+    return this.#chunked === null && this.#bodyRemaining <= MAX_PIPELINED && !this.#expectContinue;
+  }
+
   responseDone(response: Http1Response, close: boolean): void {
     if (response !== this.#response) return;
     this.#request = null;
     this.#response = null;
     this.lastActivity = performance.now();
     if (this.#body !== null) {
-      // The answer is complete but the request body is not: the rest of it is read and dropped
-      // only when little is left; otherwise closing is cheaper than reading what nobody wants.
-      if (close || this.#chunked !== null || this.#bodyRemaining > MAX_PIPELINED) {
+      if (close || !this.#drainsBody()) {
         this.#end();
         return;
       }
-      this.#body.resume(); // nobody reads it now: let it flow away
+      if (this.#body.destroyed) this.#resume(); // #push drops the bytes
+      else this.#body.resume(); // nobody reads it now: let it flow away
       return;
     }
     this.#afterResponse(close);
@@ -321,7 +338,7 @@ export class ServerConnection implements ResponseConnection, BodySource {
     this.#closed = true;
     this.socket.end();
     // A client that never reads its end of the connection does not keep it open.
-    this.socket.setTimeout(5000, () => this.socket.destroy());
+    this.socket.setTimeout(30_000, () => this.socket.destroy());
   }
 
   destroy(): void {
@@ -387,6 +404,10 @@ class UpgradeResponseConnection implements ResponseConnection {
 
   responseDone(): void {
     this.#socket.end();
+  }
+
+  willClose(): boolean {
+    return true;
   }
 
   destroy(): void {

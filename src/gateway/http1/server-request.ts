@@ -25,6 +25,10 @@ export class RequestBody extends Readable {
   override _read(): void {
     this.#source.readMore();
   }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    callback(error !== null && this.listenerCount('error') > 0 ? error : null);
+  }
 }
 
 export class Http1Request {

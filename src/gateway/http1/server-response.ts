@@ -17,6 +17,8 @@ export interface ResponseConnection {
   writeMany(head: string, pieces: (string | Buffer)[]): boolean;
   /** The response is complete; `close` says the connection must end after it. */
   responseDone(response: Http1Response, close: boolean): void;
+  /** Whether the connection will close after this answer anyway (stopping server, a request body it will not wait for). */
+  willClose(): boolean;
   destroy(): void;
 }
 
@@ -70,6 +72,11 @@ export class Http1Response extends EventEmitter {
     this.#headRequest = headRequest;
     this.#http10 = http10;
     this.#close = close;
+  }
+
+  /** Whether the head has been written to the socket (writeHead only prepares it). */
+  get headWritten(): boolean {
+    return this.headersSent && this.#pendingHead === null;
   }
 
   /** Headers set before writeHead, merged into it (the API handler uses this). */
@@ -174,6 +181,7 @@ export class Http1Response extends EventEmitter {
       this.#chunked = true;
       head += 'transfer-encoding: chunked\r\n';
     }
+    if (!this.#close && this.#connection.willClose()) this.#close = true;
     if (this.#close) head += 'connection: close\r\n';
     else if (this.#http10) head += 'connection: keep-alive\r\n';
     return head + '\r\n';

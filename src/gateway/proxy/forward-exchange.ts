@@ -80,7 +80,7 @@ class ForwardHandler implements UpstreamHandler {
     this.server = server;
     this.settings = settings;
     this.outcome = outcome;
-    exchange.res.once('close', this.#onClientClose);
+    exchange.res.on('close', this.#onClientClose);
   }
 
   // The client left before the answer was complete: stop the upstream exchange too.
