@@ -289,7 +289,7 @@ export class Gateway {
     const observer = this.observer;
     const trace = (exchange.trace = observer.start(exchange));
     if (!this.#observesEnd) return;
-    exchange.res.once('close', () => {
+    exchange.res.on('close', () => {
       const res = exchange.res;
       // A tunnel's answer went straight through the sockets; a client gone before any answer is 499.
       const status = res.headersSent ? res.statusCode : exchange.upgrade !== null && exchange.upstream !== null ? 101 : 499;
