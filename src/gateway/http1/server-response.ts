@@ -65,6 +65,8 @@ export class Http1Response extends EventEmitter {
   #sent = 0;
   #extraHeaders: Map<string, string | number | readonly string[]> | null = null;
   #closeEmitted = false;
+  /** Inside writeCheckedHead. */
+  #checked = false;
 
   constructor(connection: ResponseConnection, headRequest: boolean, http10: boolean, close: boolean) {
     super();
@@ -89,6 +91,19 @@ export class Http1Response extends EventEmitter {
     const lower = name.toLowerCase();
     if (lower === 'content-length' && this.#contentLength >= 0) return this.#contentLength;
     return this.#extraHeaders?.get(lower);
+  }
+
+  /**
+   * writeHead for a flat header list whose names and values a parser has already checked (the
+   * forwarder's copy of an upstream answer): the per-header check is skipped.
+   */
+  writeCheckedHead(status: number, reason: string | undefined, headers: readonly string[]): this {
+    this.#checked = true;
+    try {
+      return reason === undefined ? this.writeHead(status, headers) : this.writeHead(status, reason, headers);
+    } finally {
+      this.#checked = false;
+    }
   }
 
   writeHead(status: number, reasonOrHeaders?: string | OutgoingHeaders, maybeHeaders?: OutgoingHeaders): this {
@@ -154,6 +169,7 @@ export class Http1Response extends EventEmitter {
         if (name.toLowerCase() === 'transfer-encoding') return head; // the response frames its body itself
         break;
     }
+    if (typeof value === 'string' && this.#checked) return head + name + ': ' + value + '\r\n';
     if (!TOKEN.test(name)) throw new TypeError(`invalid response header name ${JSON.stringify(name)}`);
     if (typeof value === 'object') {
       for (const item of value) head = this.#appendHeader(head, name, item);

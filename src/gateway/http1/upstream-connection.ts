@@ -144,12 +144,13 @@ export class UpstreamExchange implements UpstreamController {
     }
     let head = method + ' ' + path + ' HTTP/1.1\r\n';
     const headers = request.headers;
+    const checked = request.headersChecked === true;
     let hasHost = false;
     let contentLength: string | null = null;
     for (let i = 0; i + 1 < headers.length; i += 2) {
       const name = headers[i]!;
       const value = headers[i + 1]!;
-      if (name.length === 0 || INVALID_TOKEN.test(name) || INVALID_VALUE.test(value)) {
+      if (!checked && (name.length === 0 || INVALID_TOKEN.test(name) || INVALID_VALUE.test(value))) {
         return upstreamError('INVALID_REQUEST', `invalid request header: ${JSON.stringify(String(name).slice(0, 40))}`);
       }
       const length = name.length;

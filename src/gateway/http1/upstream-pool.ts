@@ -39,6 +39,11 @@ export interface UpstreamRequest {
   headers: string[];
   /** null: no body. Buffer: sent with content-length (set/replace it). Readable: streamed — raw when headers carry content-length, else chunked transfer-encoding (add the header). */
   body: Readable | Buffer | null;
+  /**
+   * The caller vouches that every header name is a token and every value free of CR, LF and NUL
+   * (they come from a parser that checked them): the per-header check is skipped.
+   */
+  headersChecked?: boolean;
 }
 
 export interface UpstreamController {

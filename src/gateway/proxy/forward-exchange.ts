@@ -48,7 +48,9 @@ export function forwardExchange(exchange: Exchange, server: UpstreamServer, sett
   exchange.upstream = server.url;
   server.inFlight++;
   const body = exchange.bufferedBody ?? (req.hasBody ? req.body : null);
-  server.pool.dispatch({ path, method: exchange.method, headers, body }, new ForwardHandler(exchange, server, settings, outcome));
+  // Without middleware edits, every header comes from the request parser or the gateway itself.
+  const headersChecked = exchange.upstreamHeaders === null;
+  server.pool.dispatch({ path, method: exchange.method, headers, body, headersChecked }, new ForwardHandler(exchange, server, settings, outcome));
 }
 
 /** Applies middleware edits to the flat upstream header list: set (replace all) or remove. */
@@ -131,7 +133,10 @@ class ForwardHandler implements UpstreamHandler {
       }
     }
     this.sink = sink;
-    res.writeHead(head.status, head.status === statusCode ? statusMessage || undefined : undefined, head.headers);
+    const reason = head.status === statusCode ? statusMessage || undefined : undefined;
+    // Without response hooks, every header is the upstream's as its parser checked it, or the request id.
+    if (hooks === null) res.writeCheckedHead(head.status, reason, head.headers);
+    else res.writeHead(head.status, reason, head.headers);
   }
 
   onResponseData(controller: UpstreamController, chunk: Buffer): void {
