@@ -42,7 +42,7 @@ export function renderChart(results: BenchResults): string {
     ['stampgate', 'Stampgate'],
     ['native-peer', 'NGINX / HAProxy / Caddy'],
     ['node-peer', 'Node.js proxies'],
-    ['node-floor', 'node:http + undici floor'],
+    ['node-floor', 'Node.js floors (node:http + undici; net sockets)'],
   ];
   let x = 12;
   for (const [kind, label] of legend) {

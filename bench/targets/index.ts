@@ -3,11 +3,11 @@ import { caddy } from './caddy.ts';
 import { direct } from './direct.ts';
 import { haproxy } from './haproxy.ts';
 import { nginx } from './nginx.ts';
-import { fastGateway, fastifyHttpProxy, httpProxy, nodeFloor, stampgate } from './node-scripts.ts';
+import { fastGateway, fastifyHttpProxy, httpProxy, netFloor, nodeFloor, stampgate } from './node-scripts.ts';
 import { stampgateWorkers } from './stampgate-workers.ts';
 import type { Target } from './types.ts';
 
-export const allTargets: Target[] = [direct, stampgate, stampgateWorkers, nginx, haproxy, caddy, fastifyHttpProxy, httpProxy, fastGateway, nodeFloor];
+export const allTargets: Target[] = [direct, stampgate, stampgateWorkers, nginx, haproxy, caddy, fastifyHttpProxy, httpProxy, fastGateway, nodeFloor, netFloor];
 
 export const smokeTargetNames = ['direct', 'stampgate'];
 

@@ -48,3 +48,4 @@ export const fastifyHttpProxy = nodeScriptTarget('fastify-http-proxy', 'node-pee
 export const httpProxy = nodeScriptTarget('http-proxy', 'node-peer', 'http-proxy.ts', 'http-proxy on node:http with a keep-alive agent', ['plain-proxy', 'websocket']);
 export const fastGateway = nodeScriptTarget('fast-gateway', 'node-peer', 'fast-gateway.ts', 'fast-gateway 3.4, one catch-all route');
 export const nodeFloor = nodeScriptTarget('node-floor', 'node-floor', 'node-floor.ts', 'bare node:http + undici Pool.stream, no features');
+export const netFloor = nodeScriptTarget('net-floor', 'node-floor', 'net-floor.ts', 'bare net sockets: request heads and Content-Length answers copied, no HTTP handling');

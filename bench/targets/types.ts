@@ -8,7 +8,8 @@ import type { Upstream } from '../upstream.ts';
 /**
  * baseline: the upstream itself; stampgate: ours; native-peer: NGINX, HAProxy, Caddy;
  * node-peer: Node.js proxy libraries (the "best Node.js peer" is the fastest of these);
- * node-floor: bare node:http + undici, the cheapest Node.js proxy there can be.
+ * node-floor: what a Node.js proxy cannot go below: bare node:http + undici (`node-floor`, the
+ * reference of the ×node-floor column) and bare net sockets with no HTTP handling (`net-floor`).
  */
 export type TargetKind = 'baseline' | 'stampgate' | 'native-peer' | 'node-peer' | 'node-floor';
 
