@@ -20,7 +20,13 @@ class UpstreamLink {
     this.socket = net.connect(Number(upstream.port), upstream.hostname);
     this.socket.setNoDelay(true);
     this.socket.on('data', (data) => this.#read(data));
-    this.socket.on('error', () => this.client?.socket.destroy());
+    this.socket.on('error', () => this.socket.destroy());
+    // The upstream closes idle connections (NGINX after 75 s, longer than the gaps between rounds).
+    this.socket.on('close', () => {
+      const at = idle.indexOf(this);
+      if (at >= 0) idle.splice(at, 1);
+      this.client?.socket.destroy();
+    });
   }
 
   #read(data: Buffer): void {
