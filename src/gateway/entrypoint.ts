@@ -74,14 +74,15 @@ export class EntryPoint {
     this.#graceMs = grace === undefined ? 10_000 : parseDuration(grace);
   }
 
-  listen(): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error & { code?: string }) => {
-        const where = `${this.#address.host ?? '*'}:${this.#address.port}`;
-        reject(new Error(error.code === 'EADDRINUSE' ? `entrypoint ${this.name}: address ${where} is already in use` : `entrypoint ${this.name}: cannot listen on ${where}: ${error.message}`));
-      };
-      this.server.listen(this.#address.port, this.#address.host).then(() => resolve(this.address()), onError);
-    });
+  async listen(): Promise<AddressInfo> {
+    try {
+      await this.server.listen(this.#address.port, this.#address.host);
+    } catch (thrown) {
+      const error = thrown as Error & { code?: string };
+      const where = `${this.#address.host ?? '*'}:${this.#address.port}`;
+      throw new Error(error.code === 'EADDRINUSE' ? `entrypoint ${this.name}: address ${where} is already in use` : `entrypoint ${this.name}: cannot listen on ${where}: ${error.message}`, { cause: thrown });
+    }
+    return this.address();
   }
 
   address(): AddressInfo {

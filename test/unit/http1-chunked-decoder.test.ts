@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ChunkedBodyError, ChunkedDecoder } from '../../src/gateway/http1/chunked-decoder.ts';
+import { ChunkedBodyError, ChunkedDecoder, STOPPED } from '../../src/gateway/http1/chunked-decoder.ts';
 
 /** Four chunks with extensions (one quoted, one with BWS), a last-chunk extension and two trailers. */
 const BODY = '4;name=value\r\nWiki\r\n5\r\npedia\r\nE ; quoted="a;b" ; x\r\n in\r\n\r\nchunks.\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0;last\r\nTrailer-One: 1\r\nTrailer-Two: two\r\n\r\n';
@@ -220,4 +220,28 @@ test('a chunk-size line (extension) longer than the limit is refused even when i
   const input = `1;${'e'.repeat(10_000)}\r\nx\r\n0\r\n\r\n`;
   decodeError(input, 10);
   decodeError(input, 1);
+});
+
+test('bareLf (response bodies from upstreams): lines ending in LF alone are read like CRLF ones', () => {
+  const input = Buffer.from('5;x\nhello\n3\r\n, w\n0\nTrailer: t\n\nNEXT', 'latin1');
+  let data = '';
+  const end = new ChunkedDecoder({ bareLf: true }).feed(input, 0, (chunk) => (data += chunk.toString('latin1')));
+  assert.equal(data, 'hello, w');
+  assert.equal(input.toString('latin1', end), 'NEXT');
+  assert.throws(() => new ChunkedDecoder().feed(input, 0, () => {}), ChunkedBodyError, 'strict by default');
+});
+
+test('onData returning false stops the reading; the decoder resumes where it stopped', () => {
+  const input = Buffer.from('2\r\nab\r\n2\r\ncd\r\n0\r\n\r\n', 'latin1');
+  const decoder = new ChunkedDecoder();
+  const seen: string[] = [];
+  assert.equal(decoder.feed(input, 0, (chunk) => (seen.push(chunk.toString('latin1')), false)), STOPPED);
+  assert.deepEqual(seen, ['ab']);
+  assert.equal(decoder.done, false);
+});
+
+test('maxTrailerBytes bounds the trailer section, a single long trailer line included', () => {
+  const body = `0\r\nX-Big: ${'v'.repeat(6000)}\r\n\r\n`;
+  assert.doesNotThrow(() => new ChunkedDecoder().feed(Buffer.from(body, 'latin1'), 0, () => {}), 'within the default 16 KiB');
+  assert.throws(() => new ChunkedDecoder({ maxTrailerBytes: 1024 }).feed(Buffer.from(body, 'latin1'), 0, () => {}), /trailer section is too large/);
 });

@@ -1,6 +1,8 @@
-// Decodes a chunked request body (RFC 9112 §7.1) as its bytes arrive, in any split. Chunk
-// extensions are skipped, trailers are read and dropped. Malformed framing throws: the connection
-// can no longer tell where the next request starts, so it must close.
+// Decodes a chunked body (RFC 9112 §7.1) as its bytes arrive, in any split: request bodies from
+// clients (strict: every line ends with CRLF) and response bodies from upstream servers (bare LF
+// tolerated, as browsers and proxies do). Chunk extensions are skipped, trailers are read and
+// dropped. Malformed framing throws: the connection can no longer tell where the next message
+// starts, so it must close.
 
 const SIZE_LINE = 0; // reading the chunk-size line
 const DATA = 1; // inside chunk data
@@ -8,9 +10,18 @@ const DATA_CRLF = 2; // the CRLF after chunk data
 const TRAILERS = 3; // after the last chunk: trailer lines until an empty one
 const DONE = 4;
 
-/** Longest chunk-size line or trailer section kept while waiting for its end. */
+/** Longest chunk-size line kept while waiting for its end. */
 const MAX_LINE = 4096;
-const MAX_TRAILERS = 16 * 1024;
+
+/** What feed() returns when `onData` asked it to stop. */
+export const STOPPED = -2;
+
+export interface ChunkedDecoderOptions {
+  /** Accept lines that end with LF alone (response bodies from upstreams); default false. */
+  bareLf?: boolean;
+  /** Largest trailer section; default 16 KiB. */
+  maxTrailerBytes?: number;
+}
 
 export class ChunkedBodyError extends Error {}
 
@@ -20,26 +31,35 @@ export class ChunkedDecoder {
   /** The partial line (size line, CRLF, or trailers) carried between reads. */
   #line = '';
   #trailerBytes = 0;
+  readonly #bareLf: boolean;
+  readonly #maxTrailerBytes: number;
+
+  constructor(options: ChunkedDecoderOptions = {}) {
+    this.#bareLf = options.bareLf ?? false;
+    this.#maxTrailerBytes = options.maxTrailerBytes ?? 16 * 1024;
+  }
 
   get done(): boolean {
     return this.#state === DONE;
   }
 
   /**
-   * Reads from `buf` at `start`, handing chunk data to `onData` (slices of `buf`, not copies).
-   * Returns the index just after the body when it ended in this buffer, else -1.
+   * Reads from `buf` at `start`, handing chunk data to `onData` (slices of `buf`, not copies);
+   * `onData` returning false stops the reading (the exchange it fed has ended). Returns the index
+   * just after the body when it ended in this buffer, STOPPED, else -1.
    */
-  feed(buf: Buffer, start: number, onData: (data: Buffer) => void): number {
+  feed(buf: Buffer, start: number, onData: (data: Buffer) => unknown): number {
     let i = start;
     const length = buf.length;
     while (i < length) {
       switch (this.#state) {
         case DATA: {
           const take = Math.min(this.#remaining, length - i);
-          onData(buf.subarray(i, i + take));
+          const data = buf.subarray(i, i + take);
           i += take;
           this.#remaining -= take;
           if (this.#remaining === 0) this.#state = DATA_CRLF;
+          if (onData(data) === false) return STOPPED;
           break;
         }
         case SIZE_LINE:
@@ -49,13 +69,15 @@ export class ChunkedDecoder {
           const end = lf < 0 ? length : lf + 1;
           this.#line += buf.toString('latin1', i, end);
           i = end;
-          if (this.#line.length > MAX_LINE) throw new ChunkedBodyError('a chunk-size line is too long');
+          if (this.#state === TRAILERS ? this.#trailerBytes + this.#line.length > this.#maxTrailerBytes : this.#line.length > MAX_LINE) {
+            throw new ChunkedBodyError(this.#state === TRAILERS ? 'the trailer section is too large' : 'a chunk-size line is too long');
+          }
           if (lf < 0) break;
           const line = this.#line;
           this.#line = '';
-          if (line.length < 2 || line.charCodeAt(line.length - 2) !== 0x0d) throw new ChunkedBodyError('chunk framing lines must end with CRLF');
-          this.#line = '';
-          this.#takeLine(line.slice(0, -2));
+          const crlf = line.length >= 2 && line.charCodeAt(line.length - 2) === 0x0d;
+          if (!crlf && !this.#bareLf) throw new ChunkedBodyError('chunk framing lines must end with CRLF');
+          this.#takeLine(line.slice(0, crlf ? -2 : -1));
           if ((this.#state as number) === DONE) return i;
           break;
         }
@@ -78,7 +100,7 @@ export class ChunkedDecoder {
         return;
       }
       this.#trailerBytes += line.length;
-      if (this.#trailerBytes > MAX_TRAILERS) throw new ChunkedBodyError('the trailer section is too large');
+      if (this.#trailerBytes > this.#maxTrailerBytes) throw new ChunkedBodyError('the trailer section is too large');
       return;
     }
     const semicolon = line.indexOf(';');

@@ -3,6 +3,7 @@
 // them (request smuggling), so anything ambiguous is refused with the status RFC 9112 asks for,
 // and the caller answers it and closes the connection.
 import type { IncomingHttpHeaders } from 'node:http';
+import { isFieldValue, isRequestTarget, isToken } from './field-syntax.ts';
 
 export interface RequestHead {
   method: string;
@@ -36,11 +37,6 @@ export class RequestHeadError extends Error {
   }
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// Field values: visible ASCII, space, tab and obs-text; never CR, LF, NUL or another control byte.
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-// Request targets: no whitespace or control bytes (they would let two parsers split it differently).
-const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
 const CONTENT_LENGTH = /^\d{1,15}$/;
 
 // Headers node:http keeps only the first of (a second one is ignored), and those it combines otherwise.
@@ -59,8 +55,8 @@ export function parseRequestHead(head: string): RequestHead {
   const method = requestLine.slice(0, firstSpace);
   const target = requestLine.slice(firstSpace + 1, lastSpace);
   const version = requestLine.slice(lastSpace + 1);
-  if (!TOKEN.test(method)) throw new RequestHeadError(400, 'bad-request-line', 'the request method is not a token');
-  if (!TARGET.test(target)) throw new RequestHeadError(400, 'bad-request-line', 'the request target is empty or holds whitespace or control characters');
+  if (!isToken(method)) throw new RequestHeadError(400, 'bad-request-line', 'the request method is not a token');
+  if (!isRequestTarget(target)) throw new RequestHeadError(400, 'bad-request-line', 'the request target is empty or holds whitespace or control characters');
   let versionMinor: number;
   if (version === 'HTTP/1.1') versionMinor = 1;
   else if (version === 'HTTP/1.0') versionMinor = 0;
@@ -84,9 +80,9 @@ export function parseRequestHead(head: string): RequestHead {
       throw new RequestHeadError(400, 'bad-header', folded ? 'folded header lines (obs-fold) are not accepted' : `a header line has no name and colon: ${JSON.stringify(line.slice(0, 60))}`);
     }
     const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) throw new RequestHeadError(400, 'bad-header', `the header name ${JSON.stringify(name.slice(0, 60))} is not a token (no spaces before the colon)`);
+    if (!isToken(name)) throw new RequestHeadError(400, 'bad-header', `the header name ${JSON.stringify(name.slice(0, 60))} is not a token (no spaces before the colon)`);
     const value = trimWhitespace(line, colon + 1);
-    if (!FIELD_VALUE.test(value)) throw new RequestHeadError(400, 'bad-header', `the value of header ${name} holds a control character`);
+    if (!isFieldValue(value)) throw new RequestHeadError(400, 'bad-header', `the value of header ${name} holds a control character`);
     rawHeaders.push(name, value);
     const lower = name.toLowerCase();
     switch (lower) {

@@ -75,16 +75,6 @@ export class ServerConnection implements ResponseConnection, BodySource {
     return this.#request === null && this.#buffer === null;
   }
 
-  /** Whether a request's body is still being received. */
-  get receivingBody(): boolean {
-    return this.#body !== null;
-  }
-
-  /** Whether the answer to the current request has started. */
-  get answering(): boolean {
-    return this.#response !== null && this.#response.headersSent;
-  }
-
   #read(chunk: Buffer): void {
     if (this.#closed) return;
     this.lastActivity = performance.now();

@@ -8,6 +8,7 @@
 // request path).
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
+import { isFieldValue, isToken } from './field-syntax.ts';
 
 /** What a response needs from its connection. */
 export interface ResponseConnection {
@@ -24,8 +25,6 @@ export interface ResponseConnection {
 
 export type OutgoingHeaders = readonly string[] | Readonly<Record<string, string | number | readonly string[] | undefined>>;
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** Body pieces up to this size are copied into the head's string so the answer leaves in one write. */
 const INLINE_BODY = 2048;
 
@@ -65,8 +64,6 @@ export class Http1Response extends EventEmitter {
   #sent = 0;
   #extraHeaders: Map<string, string | number | readonly string[]> | null = null;
   #closeEmitted = false;
-  /** Inside writeCheckedHead. */
-  #checked = false;
 
   constructor(connection: ResponseConnection, headRequest: boolean, http10: boolean, close: boolean) {
     super();
@@ -98,20 +95,20 @@ export class Http1Response extends EventEmitter {
    * forwarder's copy of an upstream answer): the per-header check is skipped.
    */
   writeCheckedHead(status: number, reason: string | undefined, headers: readonly string[]): this {
-    this.#checked = true;
-    try {
-      return reason === undefined ? this.writeHead(status, headers) : this.writeHead(status, reason, headers);
-    } finally {
-      this.#checked = false;
-    }
+    return this.#writeHead(status, reason, headers, true);
   }
 
   writeHead(status: number, reasonOrHeaders?: string | OutgoingHeaders, maybeHeaders?: OutgoingHeaders): this {
-    if (this.headersSent) throw new Error('writeHead called twice for one response');
     const reason = typeof reasonOrHeaders === 'string' ? reasonOrHeaders : undefined;
     const headers = typeof reasonOrHeaders === 'string' ? maybeHeaders : reasonOrHeaders;
+    return this.#writeHead(status, reason, headers, false);
+  }
+
+  /** `checked`: the names and values need no check (writeCheckedHead). */
+  #writeHead(status: number, reason: string | undefined, headers: OutgoingHeaders | undefined, checked: boolean): this {
+    if (this.headersSent) throw new Error('writeHead called twice for one response');
     if (!(status >= 100 && status <= 999)) throw new RangeError(`invalid status code ${status}`);
-    const phrase = reason !== undefined && FIELD_VALUE.test(reason) ? reason : (STATUS_CODES[status] ?? 'Unknown');
+    const phrase = reason !== undefined && isFieldValue(reason) ? reason : (STATUS_CODES[status] ?? 'Unknown');
     this.statusCode = status;
     this.headersSent = true;
     this.#noBody = this.#headRequest || status < 200 || status === 204 || status === 304;
@@ -121,7 +118,7 @@ export class Http1Response extends EventEmitter {
     if (extra !== null) {
       for (const [name, value] of extra) {
         if (headers !== undefined && hasHeader(headers, name)) continue;
-        head = this.#appendHeader(head, name, value);
+        head = this.#appendHeader(head, name, value, false);
         if (name === 'date') sawDate = true;
       }
     }
@@ -131,14 +128,14 @@ export class Http1Response extends EventEmitter {
         for (let i = 0; i < flat.length; i += 2) {
           const name = flat[i]!;
           if (name.length === 4 && name.toLowerCase() === 'date') sawDate = true;
-          head = this.#appendHeader(head, name, flat[i + 1]!);
+          head = this.#appendHeader(head, name, flat[i + 1]!, checked);
         }
       } else {
         for (const name in headers) {
           const value = (headers as Record<string, string | number | readonly string[] | undefined>)[name];
           if (value === undefined) continue;
           if (name.length === 4 && name.toLowerCase() === 'date') sawDate = true;
-          head = this.#appendHeader(head, name, value);
+          head = this.#appendHeader(head, name, value, false);
         }
       }
     }
@@ -148,7 +145,7 @@ export class Http1Response extends EventEmitter {
   }
 
   /** Adds one header to the head, except those whose framing is the response's own to decide. */
-  #appendHeader(head: string, name: string, value: string | number | readonly string[]): string {
+  #appendHeader(head: string, name: string, value: string | number | readonly string[], checked: boolean): string {
     switch (name.length) {
       case 10: {
         const lower = name.toLowerCase();
@@ -169,14 +166,14 @@ export class Http1Response extends EventEmitter {
         if (name.toLowerCase() === 'transfer-encoding') return head; // the response frames its body itself
         break;
     }
-    if (typeof value === 'string' && this.#checked) return head + name + ': ' + value + '\r\n';
-    if (!TOKEN.test(name)) throw new TypeError(`invalid response header name ${JSON.stringify(name)}`);
+    if (checked && typeof value === 'string') return head + name + ': ' + value + '\r\n';
+    if (!isToken(name)) throw new TypeError(`invalid response header name ${JSON.stringify(name)}`);
     if (typeof value === 'object') {
-      for (const item of value) head = this.#appendHeader(head, name, item);
+      for (const item of value) head = this.#appendHeader(head, name, item, checked);
       return head;
     }
     const text = typeof value === 'string' ? value : String(value);
-    if (!FIELD_VALUE.test(text)) throw new TypeError(`invalid character in the value of response header ${name}`);
+    if (!isFieldValue(text)) throw new TypeError(`invalid character in the value of response header ${name}`);
     return head + name + ': ' + text + '\r\n';
   }
 

@@ -5,11 +5,14 @@
 // unframed for chunked, until the end for a close-delimited body.
 //
 // Nothing here is allocated per request except the exchange (which is also the controller, so a
-// stale controller cannot touch the next exchange), the head string and the parsed header list.
+// stale controller cannot touch the next exchange), the head string, the parsed header list and,
+// for a chunked answer, its decoder (chunked-decoder.ts, shared with the server side).
 // Timeouts are stamps checked by one coarse interval for every connection of the process.
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Readable } from 'node:stream';
+import { ChunkedBodyError, ChunkedDecoder } from './chunked-decoder.ts';
+import { isFieldValue, isRequestTarget, isToken } from './field-syntax.ts';
 import { findHeadEnd, MAX_HEAD_BYTES, newResponseHead, parseResponseHead, type ResponseHead } from './response-head-parser.ts';
 import type { UpstreamController, UpstreamError, UpstreamHandler, UpstreamRequest } from './upstream-pool.ts';
 
@@ -60,7 +63,6 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 /** A Buffer body up to this size is copied behind the head and sent in the same write. */
 const COALESCE_BYTES = 8 * 1024;
-const MAX_CHUNK_LINE = 4096;
 const MAX_TRAILER_BYTES = 64 * 1024;
 
 // Connection states.
@@ -75,29 +77,6 @@ const CLOSED = 6;
 /** Not a state: a response without a body ends with its head. */
 const NO_BODY = -1;
 
-// Chunked decoder states.
-const CH_SIZE = 0;
-const CH_EXT = 1;
-const CH_SIZE_LF = 2;
-const CH_DATA = 3;
-const CH_DATA_CR = 4;
-const CH_DATA_LF = 5;
-const CH_TRAILER_START = 6;
-const CH_TRAILER_LINE = 7;
-const CH_TRAILER_END_LF = 8;
-
-const HEX = new Int8Array(256).fill(-1);
-for (let i = 0; i < 10; i++) HEX[48 + i] = i;
-for (let i = 0; i < 6; i++) {
-  HEX[65 + i] = 10 + i;
-  HEX[97 + i] = 10 + i;
-}
-
-// Request header names and values must not break the head open (CR, LF) or hold what cannot be
-// sent as latin1; values may hold HTAB, visible ASCII and obs-text.
-const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
-const INVALID_TOKEN = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
-const INVALID_TARGET = /[^\x21-\x7e\x80-\xff]/;
 const DIGITS = /^\d+$/;
 
 interface FastBuffer extends Buffer {
@@ -139,7 +118,7 @@ export class UpstreamExchange implements UpstreamController {
     const request = this.request;
     const method = request.method;
     const path = request.path;
-    if (method.length === 0 || INVALID_TOKEN.test(method) || path.length === 0 || INVALID_TARGET.test(path)) {
+    if (!isToken(method) || !isRequestTarget(path)) {
       return upstreamError('INVALID_REQUEST', `invalid request line: ${JSON.stringify(`${method} ${path}`.slice(0, 80))}`);
     }
     let head = method + ' ' + path + ' HTTP/1.1\r\n';
@@ -150,7 +129,7 @@ export class UpstreamExchange implements UpstreamController {
     for (let i = 0; i + 1 < headers.length; i += 2) {
       const name = headers[i]!;
       const value = headers[i + 1]!;
-      if (!checked && (name.length === 0 || INVALID_TOKEN.test(name) || INVALID_VALUE.test(value))) {
+      if (!checked && (!isToken(name) || !isFieldValue(value))) {
         return upstreamError('INVALID_REQUEST', `invalid request header: ${JSON.stringify(String(name).slice(0, 40))}`);
       }
       const length = name.length;
@@ -299,10 +278,8 @@ export class UpstreamConnection {
   #keepAlive = false;
   /** Body bytes still expected (Content-Length) or left in the current chunk. */
   #remaining = 0;
-  #chunkState = CH_SIZE;
-  #chunkSize = 0;
-  #chunkDigits = 0;
-  #lineBytes = 0;
+  /** The chunked body being read, null for other framings. */
+  #chunks: ChunkedDecoder | null = null;
 
   readonly #onBodyData: (chunk: Buffer | string) => void;
   readonly #onBodyEnd: () => void;
@@ -647,12 +624,7 @@ export class UpstreamConnection {
     this.state = state === NO_BODY ? HEAD : state;
     this.stamp = coarseNow;
     if (state === BODY_LENGTH) this.#remaining = head.contentLength;
-    else if (state === BODY_CHUNKED) {
-      this.#chunkState = CH_SIZE;
-      this.#chunkSize = 0;
-      this.#chunkDigits = 0;
-      this.#lineBytes = 0;
-    }
+    else if (state === BODY_CHUNKED) this.#chunks = new ChunkedDecoder({ bareLf: true, maxTrailerBytes: MAX_TRAILER_BYTES });
     try {
       exchange.handler.onResponseStart(exchange, status, head.rawHeaders, head.statusMessage);
     } catch (thrown) {
@@ -686,99 +658,23 @@ export class UpstreamConnection {
   }
 
   #onChunked(buf: Buffer, offset: number): void {
-    const exchange = this.exchange;
-    const length = buf.length;
-    let i = offset;
-    while (i < length) {
-      switch (this.#chunkState) {
-        case CH_SIZE: {
-          const c = buf[i]!;
-          const digit = HEX[c]!;
-          if (digit >= 0) {
-            if (this.#chunkDigits === 13) return this.#failProtocol('a chunk size too large');
-            this.#chunkSize = this.#chunkSize * 16 + digit;
-            this.#chunkDigits++;
-            i++;
-            break;
-          }
-          if (this.#chunkDigits === 0) return this.#failProtocol('a chunk without a size');
-          i++;
-          if (c === 13) this.#chunkState = CH_SIZE_LF;
-          else if (c === 10) this.#chunkSizeDone();
-          else if (c === 59 /* ; */ || c === 32 || c === 9) {
-            this.#chunkState = CH_EXT;
-            this.#lineBytes = 0;
-          } else return this.#failProtocol('an invalid chunk size');
-          break;
-        }
-        case CH_EXT: {
-          const c = buf[i++]!;
-          if (c === 13) this.#chunkState = CH_SIZE_LF;
-          else if (c === 10) this.#chunkSizeDone();
-          else if (c === 0 || ++this.#lineBytes > MAX_CHUNK_LINE) return this.#failProtocol('an invalid chunk extension');
-          break;
-        }
-        case CH_SIZE_LF:
-          if (buf[i++] !== 10) return this.#failProtocol('a chunk size line without its LF');
-          this.#chunkSizeDone();
-          break;
-        case CH_DATA: {
-          const available = length - i;
-          const take = available < this.#remaining ? available : this.#remaining;
-          const piece = i === 0 && take === length ? buf : buf.subarray(i, i + take);
-          i += take;
-          this.#remaining -= take;
-          if (this.#remaining === 0) this.#chunkState = CH_DATA_CR;
-          this.#deliver(piece);
-          if (this.exchange !== exchange) return;
-          break;
-        }
-        case CH_DATA_CR: {
-          const c = buf[i++];
-          if (c === 13) this.#chunkState = CH_DATA_LF;
-          else if (c === 10) this.#chunkState = CH_SIZE;
-          else return this.#failProtocol('chunk data longer than its size');
-          break;
-        }
-        case CH_DATA_LF:
-          if (buf[i++] !== 10) return this.#failProtocol('chunk data without its CRLF');
-          this.#chunkState = CH_SIZE;
-          break;
-        case CH_TRAILER_START: {
-          const c = buf[i++];
-          if (c === 13) this.#chunkState = CH_TRAILER_END_LF;
-          else if (c === 10) return this.#finish(i < length);
-          else this.#chunkState = CH_TRAILER_LINE;
-          break;
-        }
-        case CH_TRAILER_LINE: {
-          const lf = buf.indexOf(10, i);
-          const end = lf < 0 ? length : lf + 1;
-          this.#lineBytes += end - i;
-          if (this.#lineBytes > MAX_TRAILER_BYTES) return this.#failProtocol(`trailers over ${MAX_TRAILER_BYTES} bytes`);
-          i = end;
-          if (lf >= 0) this.#chunkState = CH_TRAILER_START;
-          break;
-        }
-        case CH_TRAILER_END_LF:
-          if (buf[i++] !== 10) return this.#failProtocol('a trailer section without its final LF');
-          return this.#finish(i < length);
-      }
+    let end: number;
+    try {
+      end = this.#chunks!.feed(buf, offset, this.#onChunkData);
+    } catch (error) {
+      if (!(error instanceof ChunkedBodyError)) throw error;
+      this.#failProtocol(error.message);
+      return;
     }
+    if (end >= 0) this.#finish(end < buf.length);
   }
 
-  #chunkSizeDone(): void {
-    const size = this.#chunkSize;
-    this.#chunkSize = 0;
-    this.#chunkDigits = 0;
-    if (size === 0) {
-      this.#chunkState = CH_TRAILER_START;
-      this.#lineBytes = 0;
-    } else {
-      this.#chunkState = CH_DATA;
-      this.#remaining = size;
-    }
-  }
+  /** Hands chunk data to the handler; false once the exchange has ended (the handler aborted it). */
+  readonly #onChunkData = (data: Buffer): boolean => {
+    const exchange = this.exchange;
+    this.#deliver(data);
+    return this.exchange === exchange;
+  };
 
   #deliver(chunk: Buffer): void {
     const exchange = this.exchange!;

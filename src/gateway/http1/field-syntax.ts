@@ -1,0 +1,23 @@
+// RFC 9110/9112 syntax checks shared by the request parser, the response writer and the upstream
+// client: what may stand in a method or header name, a header value, and a request target.
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Visible ASCII, space, tab and obs-text; never CR, LF, NUL or another control byte.
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+// No whitespace or control bytes: they would let two parsers split the request line differently.
+const REQUEST_TARGET = /^[\x21-\x7e\x80-\xff]+$/;
+
+/** A method or header name: one or more token characters. */
+export function isToken(text: string): boolean {
+  return TOKEN.test(text);
+}
+
+/** A header value (or reason phrase) that cannot end a line or smuggle a byte a parser refuses. */
+export function isFieldValue(text: string): boolean {
+  return FIELD_VALUE.test(text);
+}
+
+/** A non-empty request target without whitespace or control bytes. */
+export function isRequestTarget(text: string): boolean {
+  return REQUEST_TARGET.test(text);
+}
