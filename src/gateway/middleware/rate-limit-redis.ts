@@ -20,10 +20,12 @@
 // - Clients are shared by every rateLimit middleware with the same Redis settings, across config
 //   versions, and reference-counted: `acquireRedisLink` when a middleware is built,
 //   `releaseRedisLink` when its config version is retired (see rate-limit.ts).
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis, RedisOptions } from 'ioredis';
 import { RateLimiterCompatibleAbstract, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { durationMs, DurationError } from '../../config/duration.ts';
 import type { RateLimitMiddlewareConfig } from '../../config/schema/dynamic.ts';
+import { restoreFastStringPrototype } from '../../shared/fast-string-prototype.ts';
 import { MiddlewareConfigError } from './middleware.ts';
 import type { TokenBuckets } from './token-buckets.ts';
 
@@ -54,6 +56,21 @@ export interface RedisLink {
 }
 
 const links = new Map<string, RedisLink>();
+
+let RedisClient: typeof Redis | null = null;
+
+/**
+ * ioredis, loaded on first use rather than with the gateway: it subclasses String, which slows
+ * every string method call in the process until String.prototype is made fast again (see
+ * fast-string-prototype.ts). A gateway without a Redis limit never loads it.
+ */
+function redisClientClass(): typeof Redis {
+  if (RedisClient === null) {
+    RedisClient = (createRequire(import.meta.url)('ioredis') as { Redis: typeof Redis }).Redis;
+    restoreFastStringPrototype();
+  }
+  return RedisClient;
+}
 
 interface ConnectionSettings {
   url: string | null;
@@ -139,7 +156,8 @@ function createLink(id: string, settings: ConnectionSettings, log: (line: string
   if (settings.db !== undefined) options.db = settings.db;
   if (settings.username !== undefined) options.username = settings.username;
   if (settings.password !== undefined) options.password = settings.password;
-  const client = settings.url !== null ? new Redis(settings.url, options) : new Redis({ ...options, host: settings.host, port: settings.port });
+  const Client = redisClientClass();
+  const client = settings.url !== null ? new Client(settings.url, options) : new Client({ ...options, host: settings.host, port: settings.port });
   const label = settings.url !== null ? redactedUrl(settings.url) : `${settings.host}:${settings.port}`;
   const link: RedisLink = { id, client, timeoutMs: settings.timeoutMs, label, users: 0, closed: false, nextConnectAt: 0, suspendedUntil: 0, degraded: false, log };
   let lastError = '';
