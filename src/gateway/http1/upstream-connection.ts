@@ -1,8 +1,9 @@
 // One keep-alive HTTP/1.1 connection to an upstream server, and the exchange (request and its
 // answer) it carries at a time. The connection writes the request head in one write (with the
-// body when it is a small Buffer), parses the response head from the socket's Buffers, and hands
-// body bytes to the handler as subarrays of what the socket read: counted for Content-Length,
-// unframed for chunked, until the end for a close-delimited body.
+// body when it is a small Buffer), parses the response head from what the socket read, and hands
+// body bytes to the handler: counted for Content-Length, unframed for chunked, until the end for a
+// close-delimited body. Plain sockets read into one shared buffer (net's `onread`), so body bytes
+// are copied out before the handler gets them; TLS sockets hand over their own Buffers.
 //
 // Nothing here is allocated per request except the exchange (which is also the controller, so a
 // stale controller cannot touch the next exchange), the head string, the parsed header list and,
@@ -240,8 +241,22 @@ function tick(): void {
   for (const connection of live) connection.checkTimeouts(now, tickMs);
 }
 
+/**
+ * Where plain (non-TLS) upstream sockets read into: one buffer for all of them, through net's
+ * `onread`, instead of a fresh 64 KiB allocation and a stream 'data' event per read. Read
+ * callbacks run one at a time and parse what they need right away; bytes kept past the callback
+ * (a partial head, body chunks handed to the handler) are copied out first (see #keep).
+ */
+const readBuffer = Buffer.allocUnsafe(64 * 1024);
+const readArrayBuffer = readBuffer.buffer;
+
 function connectTimedOut(connection: UpstreamConnection): void {
   connection.connectTimedOut();
+}
+
+/** `bytes`, copied when they are a view of the shared read buffer (which the next read overwrites). */
+function keep(bytes: Buffer): Buffer {
+  return bytes.buffer === readArrayBuffer ? Buffer.from(bytes) : bytes;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -296,12 +311,12 @@ export class UpstreamConnection {
         owner.tlsSession = session;
       });
     } else {
-      socket = net.connect({ host: owner.host, port: owner.port });
+      socket = net.connect({ host: owner.host, port: owner.port, onread: { buffer: readBuffer, callback: (length: number) => this.#onData(readBuffer.subarray(0, length)) } });
       socket.on('connect', () => this.#connected());
     }
     this.socket = socket;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    if (owner.secure) socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#lost(null, true));
     socket.on('error', (error: Error) => this.#lost(error, false));
     socket.on('close', () => this.#lost(null, false));
@@ -580,7 +595,7 @@ export class UpstreamConnection {
           this.#failProtocol(`a response head over ${MAX_HEAD_BYTES} bytes`);
           return;
         }
-        this.#pending = start === 0 ? buf : buf.subarray(start);
+        this.#pending = keep(start === 0 ? buf : buf.subarray(start));
         return;
       }
       if (end - start > MAX_HEAD_BYTES) {
@@ -679,7 +694,7 @@ export class UpstreamConnection {
   #deliver(chunk: Buffer): void {
     const exchange = this.exchange!;
     try {
-      exchange.handler.onResponseData(exchange, chunk);
+      exchange.handler.onResponseData(exchange, keep(chunk));
     } catch (thrown) {
       this.#handlerThrew(exchange, thrown, 'onResponseData');
     }
