@@ -311,7 +311,7 @@ export class UpstreamConnection {
         owner.tlsSession = session;
       });
     } else {
-      socket = net.connect({ host: owner.host, port: owner.port, onread: { buffer: readBuffer, callback: (length: number) => this.#onData(readBuffer.subarray(0, length)) } });
+      socket = net.connect({ host: owner.host, port: owner.port, onread: { buffer: readBuffer, callback: (length: number) => this.#onRead(length) } });
       socket.on('connect', () => this.#connected());
     }
     this.socket = socket;
@@ -563,6 +563,12 @@ export class UpstreamConnection {
   }
 
   // --- reading the response -----------------------------------------------------------------
+
+  /** net's onread callback: `length` bytes are in the shared read buffer. True: go on reading (pausing is the socket's). */
+  #onRead(length: number): boolean {
+    this.#onData(readBuffer.subarray(0, length));
+    return true;
+  }
 
   #onData(chunk: Buffer): void {
     const state = this.state;
