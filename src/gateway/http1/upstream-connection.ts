@@ -245,9 +245,10 @@ function tick(): void {
  * Where plain (non-TLS) upstream sockets read into: one buffer for all of them, through net's
  * `onread`, instead of a fresh 64 KiB allocation and a stream 'data' event per read. Read
  * callbacks run one at a time and parse what they need right away; bytes kept past the callback
- * (a partial head, body chunks handed to the handler) are copied out first (see #keep).
+ * (a partial head, body chunks handed to the handler) are copied out first (see keep()).
  */
-const readBuffer = Buffer.allocUnsafe(64 * 1024);
+// Buffer.alloc, never from Buffer's shared pool: keep() tells the read buffer apart by its ArrayBuffer.
+const readBuffer = Buffer.alloc(64 * 1024);
 const readArrayBuffer = readBuffer.buffer;
 
 function connectTimedOut(connection: UpstreamConnection): void {
