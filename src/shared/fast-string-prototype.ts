@@ -4,11 +4,12 @@
 // dictionary-mode object. V8 then cannot fold a method load on a string (`text.indexOf`) to a
 // constant in optimized code and calls the generic LoadIC for every such call, in every module
 // of the process: measured here, a response-head parse took 2.5 times as long, and the gateway's
-// request path lost a sixth of its throughput. V8 only makes a prototype fast again when a lookup
-// through it from an object (not a string primitive) updates an inline cache, and a function gets
-// inline caches only after a few calls: so a lookup through a String wrapper object, repeated,
-// does it. test/integration/fast-string-prototype.test.ts checks the result with V8's own
-// %HasFastProperties, so a V8 that changes this rule fails the test rather than slows us quietly.
+// request path lost about a tenth of its throughput. V8 only makes a prototype fast again when a
+// lookup through it from an object (not a string primitive) updates an inline cache, and a
+// function gets inline caches only after a few calls: so a lookup through a String wrapper
+// object, repeated, does it. test/integration/fast-string-prototype.test.ts checks the result
+// with V8's own %HasFastProperties, so a V8 that changes this rule fails the test rather than
+// slows us quietly.
 
 /** A String wrapper: its lookups go through String.prototype. */
 const probe = Object(' ') as { indexOf: unknown };

@@ -1,7 +1,7 @@
 // String.prototype must stay a fast-mode object in a running gateway: when a library subclasses
 // String (ioredis does), V8 stops inlining string method loads everywhere in the process, and the
-// request path slows by a sixth (see src/shared/fast-string-prototype.ts). Each check runs in a
-// child process with V8's natives syntax, which asks the engine itself.
+// request path slows by about a tenth (see src/shared/fast-string-prototype.ts). Each check runs
+// in a child process with V8's natives syntax, which asks the engine itself.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { test } from 'node:test';

@@ -787,6 +787,14 @@ test('response framing: chunked when writing without a length, Content-Length wh
         res.write('x');
         res.end();
         break;
+      case '/x-close':
+        res.writeHead(200, { Connection: 'x-close' });
+        res.end('kept');
+        break;
+      case '/listed-close':
+        res.writeHead(200, { Connection: 'keep-alive, Close' });
+        res.end('closing');
+        break;
       default:
         res.end('plain');
     }
@@ -826,6 +834,17 @@ test('response framing: chunked when writing without a length, Content-Length wh
   client.write(get('/plain'));
   const plain = await client.response();
   assert.match(plain.raw, /^HTTP\/1\.1 200 OK\r\ndate: [^\r]+\r\ncontent-length: 5\r\n\r\nplain$/);
+
+  client.write(get('/x-close'));
+  const xClose = await client.response();
+  assert.equal(xClose.headers.connection, undefined, 'x-close is another token than close: the connection stays');
+  assert.equal(xClose.text, 'kept');
+
+  client.write(get('/listed-close'));
+  const listedClose = await client.response();
+  assert.equal(listedClose.headers.connection, 'close', 'close among the tokens, in any case');
+  assert.equal(listedClose.text, 'closing');
+  await client.closedByServer();
 
   const viaFetch = await fetch(`${url}/chunked`);
   assert.equal((await viaFetch.text()).length, 3002);
@@ -1090,6 +1109,37 @@ test('an upgrade refused through res: the answer says close and the socket ends'
   assert.equal(response.headers.connection, 'close');
   assert.equal(response.text, 'no upgrades here');
   await client.closedByServer();
+});
+
+// The gateway observes a request's end, and inFlightReq frees its slot, on the response's 'close':
+// for a tunnel the handler never ends the response, so the socket closing must emit it.
+test('an upgrade the handler took over: its response emits close once when the socket closes, head never sent', async () => {
+  const closes: boolean[] = [];
+  const upgraded = deferred<net.Socket>();
+  const closed = deferred();
+  const { port } = await startServer((_req, res) => res.end('plain'), {
+    onUpgrade: (_req, res, socket) => {
+      res.on('close', () => {
+        closes.push(res.headersSent);
+        closed.resolve();
+      });
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+      socket.resume();
+      adopt(socket);
+      upgraded.resolve(socket);
+    },
+  });
+  const client = await RawClient.connect(port);
+  client.write('GET /tunnel HTTP/1.1\r\nHost: test\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+  assert.equal((await client.response()).status, 101);
+  const socket = await upgraded.promise;
+  await sleep(20);
+  assert.deepEqual(closes, [], 'no close while the tunnel is open');
+  client.socket.end();
+  await withTimeout(closed.promise, 1000, "the response's close");
+  await sleep(20);
+  assert.equal(socket.destroyed, true);
+  assert.deepEqual(closes, [false], "one close, and headersSent false: the gateway reports the tunnel's 101");
 });
 
 test('without onUpgrade, an upgrade request is an ordinary request', async () => {

@@ -461,6 +461,26 @@ test('a refused connection reports ECONNREFUSED', async (t) => {
   assert.equal(r.error?.code, 'ECONNREFUSED');
   assert.deepEqual(r.events, ['start', 'error ECONNREFUSED']);
   assert.equal(p.stats.connections, 0);
+  assert.equal(r.error?.notSent, true, 'a refused connection never carried the request');
+});
+
+test('notSent marks every failure before the connection opened, and no failure after it', async (t) => {
+  // A TLS handshake the server cuts: Node's code or CONNECT_FAILED, never sent either way.
+  const dropper = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
+  const closesAfterRequest = await rawServer((socket) => socket.destroy());
+  const tlsPool = new UpstreamPool(`https://127.0.0.1:${(dropper.address() as net.AddressInfo).port}`, quick);
+  const plainPool = pool(closesAfterRequest.url);
+  t.after(async () => {
+    await cleanup([tlsPool, plainPool], [closesAfterRequest]);
+    await new Promise((resolve) => dropper.close(resolve));
+  });
+  const handshake = await send(tlsPool, { method: 'POST', path: '/', headers: [], body: Buffer.from('x') });
+  assert.ok(handshake.error !== null, 'the handshake failed');
+  assert.equal(handshake.error.notSent, true, `${handshake.error.code} before the connection opened`);
+  const afterRequest = await send(plainPool, { method: 'POST', path: '/', headers: [], body: Buffer.from('x') });
+  assert.equal(afterRequest.error?.code, 'UPSTREAM_CLOSED');
+  assert.notEqual(afterRequest.error.notSent, true, 'the request may have reached the server');
 });
 
 test('a name that does not resolve reports the resolver\'s code', async (t) => {

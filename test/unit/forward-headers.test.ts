@@ -49,6 +49,9 @@ test('response headers lose hop-by-hop ones and gain the request id when the sta
   assert.deepEqual(out.get('set-cookie'), ['a=1', 'b=2']);
   assert.deepEqual(out.get('x-request-id'), ['rid-3']);
   assert.deepEqual(asMap(downstreamResponseHeaders(['X-Request-Id', 'from-stamp'], 'rid-4')).get('x-request-id'), ['from-stamp']);
+  // Each of several Connection headers names hop-by-hop headers, not only the last one.
+  const two = asMap(downstreamResponseHeaders(['Connection', 'X-Secret', 'Connection', 'close', 'X-Secret', '1', 'X-Kept', '2'], 'rid-5'));
+  assert.deepEqual([...two.keys()].sort(), ['x-kept', 'x-request-id']);
 });
 
 test('header values keep their exact bytes (latin1 round trip)', () => {

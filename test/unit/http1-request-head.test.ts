@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { hasToken, parseRequestHead, RequestHeadError, type RequestHead } from '../../src/gateway/http1/request-head.ts';
+import { hasToken } from '../../src/gateway/http1/field-syntax.ts';
+import { parseRequestHead, RequestHeadError, type RequestHead } from '../../src/gateway/http1/request-head.ts';
 
 /** A head from its lines (the caller's text before the blank line, without it). */
 function head(...lines: string[]): string {

@@ -74,6 +74,15 @@ test('header injection and folding are refused', () => {
   refused('HTTP/1.1 200 OK\r\nX-\u00e9: a\r\n\r\n', /header name/);
 });
 
+test('control bytes other than HTAB are refused anywhere in the head (the forwarder copies values unchecked)', () => {
+  refused('HTTP/1.1 200 OK\r\nX-A: a\x01b\r\n\r\n', /control byte \(0x01\)/);
+  refused('HTTP/1.1 200 OK\r\nX-A: a\x7fb\r\n\r\n', /control byte \(0x7f\)/);
+  refused('HTTP/1.1 200 OK\x1b\r\n\r\n', /control byte \(0x1b\)/);
+  refused('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\x0b\r\n\r\n', /control byte \(0x0b\)/);
+  assert.deepEqual(parse('HTTP/1.1 200 OK\r\nX-A: a\tb\r\n\r\n').head.rawHeaders, ['X-A', 'a\tb']);
+  assert.equal(parse('HTTP/1.1 200 OK\r\n\r\n\x01 body bytes are not the head\'s').consumed, 19);
+});
+
 test('Content-Length: numbers, equal repeats, and refusals', () => {
   assert.equal(parse('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n').head.contentLength, 0);
   assert.equal(parse('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nCONTENT-LENGTH: 5\r\n\r\n').head.contentLength, 5);
@@ -101,12 +110,21 @@ test('Transfer-Encoding: chunked when final, never with Content-Length, never in
   refused('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n', /both/);
   refused('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n', /both/);
   refused('HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', /HTTP\/1\.0/);
+  // Only SP and HTAB are whitespace: a stricter server would not read `chunked<NBSP>` as chunked either.
+  const nbsp = parse('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip,chunked\u00a0\r\n\r\n').head;
+  assert.equal(nbsp.transferEncoding, true);
+  assert.equal(nbsp.chunked, false);
+  assert.equal(parse('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip,\tchunked \r\n\r\n').head.chunked, true);
 });
 
 test('Connection and Keep-Alive', () => {
   assert.equal(parse('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n').head.connectionClose, true);
   assert.equal(parse('HTTP/1.1 200 OK\r\nConnection: Upgrade, Close\r\n\r\n').head.connectionClose, true);
   assert.equal(parse('HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n\r\n').head.connectionKeepAlive, true);
+  const both = parse('HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nConnection: x-close, Close\r\n\r\n').head;
+  assert.equal(both.connectionKeepAlive, true);
+  assert.equal(both.connectionClose, true);
+  assert.equal(parse('HTTP/1.1 200 OK\r\nConnection: x-close\r\n\r\n').head.connectionClose, false);
   assert.equal(parse('HTTP/1.1 200 OK\r\nKeep-Alive: timeout=7, max=100\r\n\r\n').head.keepAliveTimeoutS, 7);
   assert.equal(parse('HTTP/1.1 200 OK\r\nKeep-Alive: max=100; Timeout = "3"\r\n\r\n').head.keepAliveTimeoutS, 3);
   assert.equal(parse('HTTP/1.1 200 OK\r\nKeep-Alive: max=100\r\n\r\n').head.keepAliveTimeoutS, -1);

@@ -99,8 +99,8 @@ export class ChunkedDecoder {
         this.#state = DONE;
         return;
       }
+      // Counted for feed(), which checks the limit (this line and its terminator included) before this runs.
       this.#trailerBytes += line.length;
-      if (this.#trailerBytes > this.#maxTrailerBytes) throw new ChunkedBodyError('the trailer section is too large');
       return;
     }
     const semicolon = line.indexOf(';');

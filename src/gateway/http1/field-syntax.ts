@@ -21,3 +21,28 @@ export function isFieldValue(text: string): boolean {
 export function isRequestTarget(text: string): boolean {
   return REQUEST_TARGET.test(text);
 }
+
+/** Whether a comma-separated, lower-cased list holds `token`. */
+export function hasToken(list: string, token: string): boolean {
+  if (list === '') return false;
+  if (list === token) return true;
+  for (const item of list.split(',')) if (trimWhitespace(item, 0) === token) return true;
+  return false;
+}
+
+/**
+ * `text` from `start`, without the spaces and tabs around it: HTTP's optional whitespace, and only
+ * that. String.prototype.trim also strips VT, FF and NBSP, which would accept `chunked\v` where a
+ * stricter server behind the gateway reads something else.
+ */
+export function trimWhitespace(text: string, start: number): string {
+  let from = start;
+  let to = text.length;
+  while (from < to && isWhitespace(text.charCodeAt(from))) from++;
+  while (to > from && isWhitespace(text.charCodeAt(to - 1))) to--;
+  return from === 0 && to === text.length ? text : text.slice(from, to);
+}
+
+function isWhitespace(code: number): boolean {
+  return code === 0x20 || code === 0x09;
+}

@@ -3,7 +3,7 @@
 // them (request smuggling), so anything ambiguous is refused with the status RFC 9112 asks for,
 // and the caller answers it and closes the connection.
 import type { IncomingHttpHeaders } from 'node:http';
-import { isFieldValue, isRequestTarget, isToken } from './field-syntax.ts';
+import { hasToken, isFieldValue, isRequestTarget, isToken, trimWhitespace } from './field-syntax.ts';
 
 export interface RequestHead {
   method: string;
@@ -154,29 +154,4 @@ function combine(headers: IncomingHttpHeaders, lower: string, value: string): vo
   } else if (!FIRST_ONLY.has(lower)) {
     headers[lower] = `${prior as string}${lower === 'cookie' ? '; ' : ', '}${value}`;
   }
-}
-
-/** Whether a comma-separated, lower-cased list holds `token`. */
-export function hasToken(list: string, token: string): boolean {
-  if (list === '') return false;
-  if (list === token) return true;
-  for (const item of list.split(',')) if (trimWhitespace(item, 0) === token) return true;
-  return false;
-}
-
-/**
- * `text` from `start`, without the spaces and tabs around it: HTTP's optional whitespace, and only
- * that. String.prototype.trim also strips VT, FF and NBSP, which would accept `chunked\v` where a
- * stricter server behind the gateway reads something else.
- */
-function trimWhitespace(text: string, start: number): string {
-  let from = start;
-  let to = text.length;
-  while (from < to && isWhitespace(text.charCodeAt(from))) from++;
-  while (to > from && isWhitespace(text.charCodeAt(to - 1))) to--;
-  return from === 0 && to === text.length ? text : text.slice(from, to);
-}
-
-function isWhitespace(code: number): boolean {
-  return code === 0x20 || code === 0x09;
 }

@@ -4,9 +4,11 @@
 // no lower-casing except for the few header names that decide framing and connection reuse.
 //
 // Strict where a lenient reading could let a server smuggle or inject: header names must be
-// tokens, no whitespace before the colon, no obs-fold, no CR, LF or NUL inside a value, a
+// tokens, no whitespace before the colon, no obs-fold, no control byte but HTAB inside a value, a
 // Content-Length that is a number and agrees with every other one, never both Content-Length and
-// Transfer-Encoding. Bare LF line ends are tolerated.
+// Transfer-Encoding; only SP and HTAB count as whitespace. Bare LF line ends are tolerated.
+
+import { hasToken, trimWhitespace } from './field-syntax.ts';
 
 /** A response head larger than this is refused (UPSTREAM_PROTOCOL). */
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -64,6 +66,8 @@ const SP = 32;
 const HTAB = 9;
 const CR = 13;
 const COLON = 58;
+// Any byte but HTAB, LF, CR, visible ASCII, SP and obs-text: the C0 controls and DEL.
+const CONTROL_BYTE = /[^\t\n\r\x20-\x7e\x80-\xff]/;
 
 /**
  * Parses the head in `text` (which ends at or after its empty line) into `out`. Returns how many
@@ -141,7 +145,7 @@ export function parseResponseHead(text: string, out: ResponseHead): number {
         out.transferEncoding = true;
         // The final coding decides; a later header line continues the list.
         const comma = value.lastIndexOf(',');
-        out.chunked = (comma < 0 ? value : value.slice(comma + 1)).trim().toLowerCase() === 'chunked';
+        out.chunked = trimWhitespace(comma < 0 ? value : value.slice(comma + 1), 0).toLowerCase() === 'chunked';
       } else if (lower === 'connection') {
         readConnection(value, out);
       } else if (lower === 'keep-alive') {
@@ -153,8 +157,13 @@ export function parseResponseHead(text: string, out: ResponseHead): number {
   }
 
   const consumed = eol + 1;
-  const nul = text.indexOf('\0');
-  if (nul >= 0 && nul < consumed) return fail(out, 'a NUL byte in the response head');
+  // Only HTAB among the control bytes may stand in a head (CR and LF only as line ends, checked
+  // above): the forwarder copies these names and values to the client without checking them again.
+  const control = text.search(CONTROL_BYTE);
+  if (control >= 0 && control < consumed) {
+    const code = text.charCodeAt(control);
+    return fail(out, code === 0 ? 'a NUL byte in the response head' : `a control byte (0x${code.toString(16).padStart(2, '0')}) in the response head`);
+  }
   if (out.transferEncoding) {
     if (out.contentLength !== -1) return fail(out, 'both Transfer-Encoding and Content-Length');
     if (out.minorVersion === 0) return fail(out, 'Transfer-Encoding in an HTTP/1.0 response');
@@ -173,7 +182,7 @@ export function parseContentLength(value: string): number {
   if (n >= 0 || value.indexOf(',') < 0) return n;
   let agreed = -1;
   for (const part of value.split(',')) {
-    const trimmed = part.trim();
+    const trimmed = trimWhitespace(part, 0);
     const each = digits(trimmed, 0, trimmed.length);
     if (each < 0 || (agreed !== -1 && each !== agreed)) return -1;
     agreed = each;
@@ -194,15 +203,8 @@ function digits(text: string, start: number, end: number): number {
 
 function readConnection(value: string, out: ResponseHead): void {
   const lower = value.toLowerCase();
-  if (lower === 'close') out.connectionClose = true;
-  else if (lower === 'keep-alive') out.connectionKeepAlive = true;
-  else {
-    for (const part of lower.split(',')) {
-      const option = part.trim();
-      if (option === 'close') out.connectionClose = true;
-      else if (option === 'keep-alive') out.connectionKeepAlive = true;
-    }
-  }
+  if (hasToken(lower, 'close')) out.connectionClose = true;
+  if (hasToken(lower, 'keep-alive')) out.connectionKeepAlive = true;
 }
 
 /** Keep-Alive: timeout=5, max=100 → 5; -1 when it names no timeout. */
@@ -215,8 +217,8 @@ function keepAliveTimeout(value: string): number {
   }
   for (const part of value.split(/[,;]/)) {
     const eq = part.indexOf('=');
-    if (eq < 0 || part.slice(0, eq).trim().toLowerCase() !== 'timeout') continue;
-    let number = part.slice(eq + 1).trim();
+    if (eq < 0 || trimWhitespace(part.slice(0, eq), 0).toLowerCase() !== 'timeout') continue;
+    let number = trimWhitespace(part.slice(eq + 1), 0);
     if (number.length >= 2 && number.startsWith('"') && number.endsWith('"')) number = number.slice(1, -1);
     return digits(number, 0, number.length);
   }

@@ -150,6 +150,9 @@ export class ServerConnection implements ResponseConnection, BodySource {
       socket.pause();
       const req = new Http1Request(head, socket, null);
       const res = new Http1Response(new UpgradeResponseConnection(socket), head.method === 'HEAD', head.versionMinor === 0, true);
+      // A tunnel's response is never ended: the socket closing is the request's end ('close', which
+      // the gateway observes and inFlightReq releases on). A refusal already emitted it at end().
+      socket.once('close', () => res.connectionClosed());
       const rest = this.#buffer ?? EMPTY;
       this.#buffer = null;
       host.onUpgrade(req, res, socket, rest);

@@ -8,7 +8,7 @@
 // request path).
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
-import { isFieldValue, isToken } from './field-syntax.ts';
+import { hasToken, isFieldValue, isToken } from './field-syntax.ts';
 
 /** What a response needs from its connection. */
 export interface ResponseConnection {
@@ -27,6 +27,7 @@ export type OutgoingHeaders = readonly string[] | Readonly<Record<string, string
 
 /** Body pieces up to this size are copied into the head's string so the answer leaves in one write. */
 const INLINE_BODY = 2048;
+const EMPTY = Buffer.alloc(0);
 
 let dateText = '';
 let dateAt = 0;
@@ -150,7 +151,7 @@ export class Http1Response extends EventEmitter {
       case 10: {
         const lower = name.toLowerCase();
         if (lower === 'connection') {
-          if (String(value).toLowerCase().includes('close')) this.#close = true;
+          if (hasToken(String(value).toLowerCase(), 'close')) this.#close = true;
           return head;
         }
         if (lower === 'keep-alive') return head;
@@ -203,7 +204,7 @@ export class Http1Response extends EventEmitter {
   write(chunk: string | Buffer | Uint8Array, encodingOrCallback?: unknown, callback?: unknown): boolean {
     if (this.writableEnded || this.destroyed) return false;
     if (!this.headersSent) this.writeHead(this.statusCode);
-    const data = typeof chunk === 'string' ? Buffer.from(chunk, typeof encodingOrCallback === 'string' ? (encodingOrCallback as BufferEncoding) : 'utf8') : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const data = toBuffer(chunk, encodingOrCallback);
     const done = typeof encodingOrCallback === 'function' ? encodingOrCallback : callback;
     const ok = this.#writeBody(data, -1);
     if (typeof done === 'function') queueMicrotask(done as () => void);
@@ -256,10 +257,11 @@ export class Http1Response extends EventEmitter {
       done = encodingOrCallback;
     }
     if (!this.headersSent) this.writeHead(this.statusCode);
-    const data = chunk === undefined ? null : typeof chunk === 'string' ? Buffer.from(chunk, typeof encodingOrCallback === 'string' ? (encodingOrCallback as BufferEncoding) : 'utf8') : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const data = chunk === undefined ? null : toBuffer(chunk, encodingOrCallback);
     const connection = this.#connection;
-    if (this.#pendingHead !== null && !this.#chunked) {
-      this.#writeBody(data ?? Buffer.alloc(0), data === null ? 0 : data.length);
+    if (this.#pendingHead !== null) {
+      // Nothing sent yet: the whole body is known, so it goes with a Content-Length.
+      this.#writeBody(data ?? EMPTY, data === null ? 0 : data.length);
     } else if (data !== null && data.length > 0) {
       this.#writeBody(data, -1);
     }
@@ -296,6 +298,12 @@ export class Http1Response extends EventEmitter {
     this.#closeEmitted = true;
     this.emit('close');
   }
+}
+
+/** A body piece as bytes: a string in its encoding (utf8 unless one is given), a Uint8Array without copying. */
+function toBuffer(chunk: string | Buffer | Uint8Array, encoding: unknown): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
 function hasHeader(headers: OutgoingHeaders, lower: string): boolean {

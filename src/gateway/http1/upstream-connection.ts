@@ -14,7 +14,7 @@ import tls from 'node:tls';
 import type { Readable } from 'node:stream';
 import { ChunkedBodyError, ChunkedDecoder } from './chunked-decoder.ts';
 import { isFieldValue, isRequestTarget, isToken } from './field-syntax.ts';
-import { findHeadEnd, MAX_HEAD_BYTES, newResponseHead, parseResponseHead, type ResponseHead } from './response-head-parser.ts';
+import { findHeadEnd, MAX_HEAD_BYTES, newResponseHead, parseContentLength, parseResponseHead, type ResponseHead } from './response-head-parser.ts';
 import type { UpstreamController, UpstreamError, UpstreamHandler, UpstreamRequest } from './upstream-pool.ts';
 
 /** Where and how a pool's connections connect, and what they need from the pool. */
@@ -77,8 +77,6 @@ const BODY_CLOSE = 5;
 const CLOSED = 6;
 /** Not a state: a response without a body ends with its head. */
 const NO_BODY = -1;
-
-const DIGITS = /^\d+$/;
 
 interface FastBuffer extends Buffer {
   latin1Slice(start: number, end: number): string;
@@ -151,7 +149,7 @@ export class UpstreamExchange implements UpstreamController {
       head += 'content-length: ' + body.length + '\r\n\r\n';
     } else {
       if (contentLength !== null) {
-        const n = contentLength.length > 0 && contentLength.length <= 15 && DIGITS.test(contentLength) ? Number(contentLength) : -1;
+        const n = parseContentLength(contentLength);
         if (n < 0) return upstreamError('INVALID_REQUEST', `invalid request Content-Length: ${JSON.stringify(contentLength.slice(0, 40))}`);
         head += 'content-length: ' + n + '\r\n\r\n';
         this.streamLength = n;
@@ -201,6 +199,12 @@ export class UpstreamExchange implements UpstreamController {
   }
 }
 
+/** Marks a failure that happened before the connection opened. */
+function notSent(error: UpstreamError): UpstreamError {
+  error.notSent = true;
+  return error;
+}
+
 /** For process.nextTick: a failure is never reported from inside dispatch(). */
 export function failLater(exchange: UpstreamExchange, error: UpstreamError): void {
   exchange.fail(error);
@@ -245,9 +249,10 @@ function tick(): void {
  * Where plain (non-TLS) upstream sockets read into: one buffer for all of them, through net's
  * `onread`, instead of a fresh 64 KiB allocation and a stream 'data' event per read. Read
  * callbacks run one at a time and parse what they need right away; bytes kept past the callback
- * (a partial head, body chunks handed to the handler) are copied out first (see keep()).
+ * (a partial head, body chunks handed to the handler) are copied out first (see keep()). It is
+ * Buffer.alloc'd, never taken from Buffer's shared pool, because keep() tells it apart by its
+ * ArrayBuffer.
  */
-// Buffer.alloc, never from Buffer's shared pool: keep() tells the read buffer apart by its ArrayBuffer.
 const readBuffer = Buffer.alloc(64 * 1024);
 const readArrayBuffer = readBuffer.buffer;
 
@@ -405,7 +410,7 @@ export class UpstreamConnection {
     const exchange = this.exchange;
     this.exchange = null;
     this.destroy();
-    exchange?.fail(upstreamError('CONNECT_TIMEOUT', `no connection to ${this.#where()} within ${this.owner.connectTimeoutMs} ms`));
+    exchange?.fail(notSent(upstreamError('CONNECT_TIMEOUT', `no connection to ${this.#where()} within ${this.owner.connectTimeoutMs} ms`)));
   }
 
   #connected(): void {
@@ -773,9 +778,9 @@ export class UpstreamConnection {
     if (this.state === CONNECTING) {
       this.exchange = null;
       this.destroy();
-      // Node's own error (ECONNREFUSED, ENOTFOUND, a TLS verification code…): the request was never sent.
+      // Node's own error (ECONNREFUSED, ENOTFOUND, a TLS verification code…) or CONNECT_FAILED: either way the request was never sent.
       const code = (error as NodeJS.ErrnoException | null)?.code;
-      exchange.fail(error !== null && typeof code === 'string' ? (error as UpstreamError) : upstreamError('CONNECT_FAILED', `could not connect to ${this.#where()}: ${error?.message ?? 'the connection closed'}`, error ?? undefined));
+      exchange.fail(notSent(error !== null && typeof code === 'string' ? (error as UpstreamError) : upstreamError('CONNECT_FAILED', `could not connect to ${this.#where()}: ${error?.message ?? 'the connection closed'}`, error ?? undefined)));
       return;
     }
     if (this.state === BODY_CLOSE && fin) {

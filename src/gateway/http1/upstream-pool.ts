@@ -69,6 +69,8 @@ export interface UpstreamHandler {
 
 export interface UpstreamError extends Error {
   code: string;
+  /** The connection never opened, so the request cannot have reached the server: safe to send elsewhere. */
+  notSent?: boolean;
 }
 
 export interface UpstreamPoolOptions {

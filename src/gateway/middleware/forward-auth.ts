@@ -38,7 +38,7 @@ import type { MiddlewareConfig } from '../../config/schema/dynamic.ts';
 import { problem, sendProblem } from '../../shared/problem.ts';
 import { addResponseHook, setUpstreamHeader, type Exchange, type Handler, type ResponseHook } from '../pipeline/exchange.ts';
 import { connectionListed } from '../proxy/hop-by-hop.ts';
-import { isHeaderName } from './header-list.ts';
+import { isToken } from '../http1/field-syntax.ts';
 import { MiddlewareConfigError, type Middleware, type MiddlewareContext } from './middleware.ts';
 import { pathAndQuery } from './redirect.ts';
 import { compilePattern } from './regexp-replace.ts';
@@ -135,7 +135,7 @@ export function forwardAuth(config: ForwardAuthConfig, context: MiddlewareContex
   };
 
   return (next) => (exchange) => {
-    if (!forwardBody || !hasBody(exchange)) {
+    if (!forwardBody || !exchange.req.hasBody) {
       ask(exchange, next, null);
       return;
     }
@@ -159,14 +159,9 @@ function headerSet(list: readonly string[] | undefined, field: string): Set<stri
 function headerNames(list: readonly string[] | undefined, field: string): string[] {
   return (list ?? []).map((raw, i) => {
     const trimmed = raw.trim();
-    if (!isHeaderName(trimmed)) throw new MiddlewareConfigError(`${field}[${i}]: ${JSON.stringify(raw)} is not a valid header name`);
+    if (!isToken(trimmed)) throw new MiddlewareConfigError(`${field}[${i}]: ${JSON.stringify(raw)} is not a valid header name`);
     return trimmed.toLowerCase();
   });
-}
-
-function hasBody(exchange: Exchange): boolean {
-  const headers = exchange.req.headers;
-  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
 }
 
 function tooLarge(exchange: Exchange, limit: number, name: string): void {

@@ -40,16 +40,3 @@ export function setHeader(headers: string[], lowerCaseName: string, name: string
   removeHeader(headers, lowerCaseName);
   headers.push(name, value);
 }
-
-// RFC 9110 token characters, for header names checked when a config is built.
-const tokenPattern = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// What node:http refuses in a header value (it throws, so values are checked before use).
-const invalidValueChar = /[^\t\x20-\x7e\x80-\xff]/;
-
-export function isHeaderName(name: string): boolean {
-  return tokenPattern.test(name);
-}
-
-export function isHeaderValue(value: string): boolean {
-  return !invalidValueChar.test(value);
-}

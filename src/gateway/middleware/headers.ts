@@ -23,7 +23,8 @@
 import type { MiddlewareConfig } from '../../config/schema/dynamic.ts';
 import { problem, sendProblem } from '../../shared/problem.ts';
 import { addResponseHook, setUpstreamHeader, type Exchange, type ResponseHook } from '../pipeline/exchange.ts';
-import { getJoinedHeader, isHeaderName, isHeaderValue, removeHeader, setHeader } from './header-list.ts';
+import { isFieldValue, isToken } from '../http1/field-syntax.ts';
+import { getJoinedHeader, removeHeader, setHeader } from './header-list.ts';
 import { MiddlewareConfigError, type Middleware, type MiddlewareContext } from './middleware.ts';
 import { compilePattern } from './regexp-replace.ts';
 
@@ -93,9 +94,9 @@ function headerEdits(map: Record<string, string> | undefined, field: string): He
 }
 
 function checkHeader(name: string, value: string, field: string): void {
-  if (!isHeaderName(name)) throw new MiddlewareConfigError(`${field}: ${JSON.stringify(name)} is not a valid header name`);
+  if (!isToken(name)) throw new MiddlewareConfigError(`${field}: ${JSON.stringify(name)} is not a valid header name`);
   if (managedHeaders.has(name.toLowerCase())) throw new MiddlewareConfigError(`${field}: ${name} is managed by the gateway and cannot be set`);
-  if (!isHeaderValue(value)) throw new MiddlewareConfigError(`${field}.${name}: the value has a character not allowed in a header (a line break or a control character)`);
+  if (!isFieldValue(value)) throw new MiddlewareConfigError(`${field}.${name}: the value has a character not allowed in a header (a line break or a control character)`);
 }
 
 // ---- security headers ---------------------------------------------------------------------
@@ -112,7 +113,7 @@ function securityHeaders(config: HeadersConfig): SecurityHeaders {
   const preset = config.securityPreset === true;
   const always: HeaderEdit[] = [];
   const add = (name: string, value: string, field: string): void => {
-    if (!isHeaderValue(value)) throw new MiddlewareConfigError(`${field}: the value has a character not allowed in a header (a line break or a control character)`);
+    if (!isFieldValue(value)) throw new MiddlewareConfigError(`${field}: the value has a character not allowed in a header (a line break or a control character)`);
     always.push({ lower: name.toLowerCase(), name, value });
   };
   if (config.customFrameOptionsValue !== undefined && config.customFrameOptionsValue !== '') add('X-Frame-Options', config.customFrameOptionsValue, 'customFrameOptionsValue');
@@ -168,7 +169,7 @@ function corsSettings(config: HeadersConfig, context: MiddlewareContext): CorsSe
   const defined = credentials || allowHeaders !== null || allowMethods !== null || origins.length > 0 || originRegexes.length > 0 || exposeHeaders !== null || maxAge !== 0 || addVary;
   if (!defined) return null;
   origins.forEach((origin, i) => {
-    if (!isHeaderValue(origin)) throw new MiddlewareConfigError(`accessControlAllowOriginList[${i}]: ${JSON.stringify(origin)} has a character not allowed in a header`);
+    if (!isFieldValue(origin)) throw new MiddlewareConfigError(`accessControlAllowOriginList[${i}]: ${JSON.stringify(origin)} has a character not allowed in a header`);
   });
   if (credentials && origins.includes('*')) {
     context.log(`middleware ${context.name}: accessControlAllowCredentials with origin "*": browsers refuse credentialed requests to a wildcard origin; list the origins instead`);
@@ -179,7 +180,7 @@ function corsSettings(config: HeadersConfig, context: MiddlewareContext): CorsSe
 function joinedList(list: string[] | undefined, field: string): string | null {
   if (list === undefined || list.length === 0) return null;
   const value = list.join(',');
-  if (!isHeaderValue(value)) throw new MiddlewareConfigError(`${field}: an entry has a character not allowed in a header`);
+  if (!isFieldValue(value)) throw new MiddlewareConfigError(`${field}: an entry has a character not allowed in a header`);
   return value;
 }
 
@@ -208,7 +209,7 @@ function answerPreflight(cors: CorsSettings, exchange: Exchange): boolean {
   if (cors.allowHeaders !== null) out.push('Access-Control-Allow-Headers', cors.allowHeaders);
   if (cors.allowMethods !== null) out.push('Access-Control-Allow-Methods', cors.allowMethods);
   const allowed = allowedOrigin(cors, origin);
-  if (allowed !== null && isHeaderValue(allowed)) out.push('Access-Control-Allow-Origin', allowed);
+  if (allowed !== null && isFieldValue(allowed)) out.push('Access-Control-Allow-Origin', allowed);
   out.push('Access-Control-Max-Age', cors.maxAge, 'Content-Length', '0', 'X-Request-Id', exchange.requestId);
   exchange.res.writeHead(200, out);
   exchange.res.end();
@@ -217,7 +218,7 @@ function answerPreflight(cors: CorsSettings, exchange: Exchange): boolean {
 
 function applyCorsResponseHeaders(cors: CorsSettings, exchange: Exchange, list: string[]): void {
   const allowed = allowedOrigin(cors, exchange.req.headers.origin ?? '');
-  if (allowed !== null && isHeaderValue(allowed)) setHeader(list, 'access-control-allow-origin', 'Access-Control-Allow-Origin', allowed);
+  if (allowed !== null && isFieldValue(allowed)) setHeader(list, 'access-control-allow-origin', 'Access-Control-Allow-Origin', allowed);
   if (cors.credentials) setHeader(list, 'access-control-allow-credentials', 'Access-Control-Allow-Credentials', 'true');
   if (cors.exposeHeaders !== null) setHeader(list, 'access-control-expose-headers', 'Access-Control-Expose-Headers', cors.exposeHeaders);
   if (cors.addVary) {

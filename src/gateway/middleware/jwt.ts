@@ -30,7 +30,7 @@ import { DurationError, parseDuration } from '../../config/duration.ts';
 import type { MiddlewareConfig } from '../../config/schema/dynamic.ts';
 import { problem, sendProblem } from '../../shared/problem.ts';
 import { setUpstreamHeader, type Exchange } from '../pipeline/exchange.ts';
-import { isHeaderName, isHeaderValue } from './header-list.ts';
+import { isFieldValue, isToken } from '../http1/field-syntax.ts';
 import { MiddlewareConfigError, type Middleware, type MiddlewareContext } from './middleware.ts';
 import { VerifiedTokens, type VerifiedToken } from './verified-tokens.ts';
 
@@ -73,7 +73,7 @@ export function jwt(config: JwtConfig, context: MiddlewareContext): Middleware {
   }
   if (config.jwksCacheDuration !== undefined && secret !== null) context.log(`middleware ${context.name}: jwt.jwksCacheDuration has no effect with a secret`);
   const tokenHeader = (config.headerName !== undefined && config.headerName !== '' ? config.headerName : 'Authorization').trim();
-  if (!isHeaderName(tokenHeader)) throw new MiddlewareConfigError(`headerName: ${JSON.stringify(config.headerName)} is not a valid header name`);
+  if (!isToken(tokenHeader)) throw new MiddlewareConfigError(`headerName: ${JSON.stringify(config.headerName)} is not a valid header name`);
   const tokenHeaderLower = tokenHeader.toLowerCase();
   const bearerRequired = tokenHeaderLower === 'authorization';
   const claimHeaders = claimsToHeaders(config.claimsToHeaders);
@@ -168,7 +168,7 @@ function cacheDuration(value: string | number | undefined): number {
 function claimsToHeaders(map: Record<string, string> | undefined): ClaimHeader[] {
   return Object.entries(map ?? {}).map(([claim, header]) => {
     const trimmed = header.trim();
-    if (!isHeaderName(trimmed)) throw new MiddlewareConfigError(`claimsToHeaders.${claim}: ${JSON.stringify(header)} is not a valid header name`);
+    if (!isToken(trimmed)) throw new MiddlewareConfigError(`claimsToHeaders.${claim}: ${JSON.stringify(header)} is not a valid header name`);
     const lower = trimmed.toLowerCase();
     if (reservedHeaders.has(lower)) throw new MiddlewareConfigError(`claimsToHeaders.${claim}: ${trimmed} cannot be set from a claim`);
     return { claim, header: lower };
@@ -193,7 +193,7 @@ function headerValue(claim: unknown): string | null {
   else if (typeof claim === 'number' || typeof claim === 'boolean') text = String(claim);
   else if (Array.isArray(claim) && claim.every((item) => typeof item === 'string')) text = claim.join(',');
   else text = JSON.stringify(claim);
-  return isHeaderValue(text) ? text : null;
+  return isFieldValue(text) ? text : null;
 }
 
 /**

@@ -4,7 +4,7 @@
 import { STATUS_CODES } from 'node:http';
 import { problem, sendProblem } from '../../shared/problem.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
-import { isHeaderValue } from './header-list.ts';
+import { isFieldValue } from '../http1/field-syntax.ts';
 
 /** The port of a Host header (`example.com:8080` → `8080`), '' when it has none. */
 export function hostHeaderPort(hostHeader: string | undefined): string {
@@ -34,7 +34,7 @@ export function redirectStatus(method: string, permanent: boolean): number {
 /** Answers with a redirect to `location` (a short text body, as Traefik). */
 export function sendRedirect(exchange: Exchange, location: string, permanent: boolean, middlewareName: string): void {
   const res = exchange.res;
-  if (!isHeaderValue(location)) {
+  if (!isFieldValue(location)) {
     sendProblem(res, problem('bad-redirect', 'Bad redirect target', 500, `middleware ${JSON.stringify(middlewareName)} built a redirect target that is not a valid header value`, { requestId: exchange.requestId }));
     return;
   }

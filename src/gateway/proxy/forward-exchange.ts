@@ -7,6 +7,7 @@ import type { Http1Response } from '../http1/server-response.ts';
 import { problem, sendProblem, type Problem } from '../../shared/problem.ts';
 import type { UpstreamServer } from '../balancer/upstream-server.ts';
 import type { Exchange, ResponseHead } from '../pipeline/exchange.ts';
+import { removeHeader, setHeader } from '../middleware/header-list.ts';
 import { upstreamRequestHeaders, downstreamResponseHeaders } from './forward-headers.ts';
 import { tunnelExchange } from './tunnel-exchange.ts';
 
@@ -43,7 +44,8 @@ export function forwardExchange(exchange: Exchange, server: UpstreamServer, sett
   const req = exchange.req;
   const headers = upstreamRequestHeaders(req, exchange.requestId, exchange.forwardedTrusted, exchange.trace);
   if (exchange.upstreamHeaders !== null) applyHeaderEdits(headers, exchange.upstreamHeaders);
-  if (!settings.passHostHeader) replaceHeader(headers, 'host', new URL(server.origin).host);
+  // Without the client's Host, the pool sends the server's own (UpstreamExchange.prepare).
+  if (!settings.passHostHeader) removeHeader(headers, 'host');
   const path = server.basePath + exchange.path + (exchange.query === '' ? '' : '?' + exchange.query);
   exchange.upstream = server.url;
   server.inFlight++;
@@ -55,14 +57,10 @@ export function forwardExchange(exchange: Exchange, server: UpstreamServer, sett
 
 /** Applies middleware edits to the flat upstream header list: set (replace all) or remove. */
 function applyHeaderEdits(headers: string[], edits: Map<string, string | null>): void {
-  for (const [name, value] of edits) replaceHeader(headers, name, value);
-}
-
-function replaceHeader(headers: string[], lowerCaseName: string, value: string | null): void {
-  for (let i = headers.length - 2; i >= 0; i -= 2) {
-    if (headers[i]!.toLowerCase() === lowerCaseName) headers.splice(i, 2);
+  for (const [name, value] of edits) {
+    if (value === null) removeHeader(headers, name);
+    else setHeader(headers, name, name, value);
   }
-  if (value !== null) headers.push(lowerCaseName, value);
 }
 
 class ForwardHandler implements UpstreamHandler {
@@ -175,14 +173,17 @@ class ForwardHandler implements UpstreamHandler {
   }
 }
 
-const notSentCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'CONNECT_TIMEOUT']);
+/** Failures to reach a server at all: answered 503, as for a server that is down. */
+const unreachableCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'CONNECT_TIMEOUT']);
 
 function classify(error: UpstreamError): UpstreamFailure {
   const code = error.code ?? '';
-  if (notSentCodes.has(code)) return { status: 503, reason: `not accepting connections (${code})`, notSent: true };
-  if (code === 'HEADERS_TIMEOUT') return { status: 504, reason: 'no response headers in time', notSent: false };
-  if (code === 'BODY_TIMEOUT') return { status: 504, reason: 'response body stalled', notSent: false };
-  return { status: 502, reason: `${code || 'error'}: ${error.message}`, notSent: false };
+  // The pool says whether the connection ever opened (a refused one, a failed TLS handshake…).
+  const notSent = error.notSent === true;
+  if (unreachableCodes.has(code)) return { status: 503, reason: `not accepting connections (${code})`, notSent };
+  if (code === 'HEADERS_TIMEOUT') return { status: 504, reason: 'no response headers in time', notSent };
+  if (code === 'BODY_TIMEOUT') return { status: 504, reason: 'response body stalled', notSent };
+  return { status: 502, reason: `${code || 'error'}: ${error.message}`, notSent };
 }
 
 export function upstreamProblem(exchange: Exchange, failure: UpstreamFailure): Problem {

@@ -57,10 +57,12 @@ function firstValue(value: string | string[] | undefined): string | undefined {
 
 /** Flat list of the upstream's response headers, less hop-by-hop ones, for `writeHead`. */
 export function downstreamResponseHeaders(raw: readonly string[], requestId: string): string[] {
-  let listed: Set<string> | null = null;
+  // Every Connection header counts: each may name more hop-by-hop headers.
+  let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') listed = connectionListed(raw[i + 1]!);
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') connection = connection === undefined ? raw[i + 1]! : `${connection}, ${raw[i + 1]!}`;
   }
+  const listed = connectionListed(connection);
   const out: string[] = [];
   let sawRequestId = false;
   for (let i = 0; i < raw.length; i += 2) {

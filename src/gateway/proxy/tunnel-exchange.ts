@@ -5,11 +5,12 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { problem } from '../../shared/problem.ts';
+import { sendProblem } from '../../shared/problem.ts';
 import type { UpstreamServer } from '../balancer/upstream-server.ts';
+import { setHeader } from '../middleware/header-list.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import { upstreamRequestHeaders } from './forward-headers.ts';
-import type { ForwardSettings, UpstreamOutcome } from './forward-exchange.ts';
+import { upstreamProblem, type ForwardSettings, type UpstreamOutcome } from './forward-exchange.ts';
 
 export function tunnelExchange(exchange: Exchange, server: UpstreamServer, settings: ForwardSettings, outcome: UpstreamOutcome, connectTimeoutMs: number): void {
   const { socket: client, head } = exchange.upgrade!;
@@ -24,7 +25,7 @@ export function tunnelExchange(exchange: Exchange, server: UpstreamServer, setti
   // An upgrade needs the two hop-by-hop headers that ordinary forwarding drops.
   headers.push('connection', 'Upgrade', 'upgrade', String(req.headers.upgrade ?? 'websocket'));
   const url = new URL(server.origin);
-  if (!settings.passHostHeader) replace(headers, 'host', url.host);
+  if (!settings.passHostHeader) setHeader(headers, 'host', 'host', url.host);
   const path = server.basePath + exchange.path + (exchange.query === '' ? '' : '?' + exchange.query);
   let requestHead = `${exchange.method} ${path} HTTP/1.1\r\n`;
   for (let i = 0; i < headers.length; i += 2) requestHead += `${headers[i]}: ${headers[i + 1]}\r\n`;
@@ -64,15 +65,11 @@ export function tunnelExchange(exchange: Exchange, server: UpstreamServer, setti
     const failure = { status: code === 'CONNECT_TIMEOUT' || code === 'ECONNREFUSED' ? 503 : 502, reason: `not accepting connections (${code})`, notSent };
     if (outcome.onFailure(exchange, server, failure)) return;
     settings.log?.(`${failure.status} ${server.url} request=${exchange.requestId}: upgrade: ${failure.reason}`);
-    const body = JSON.stringify(problem(failure.status === 503 ? 'upstream-unavailable' : 'bad-gateway', failure.status === 503 ? 'Upstream unavailable' : 'Bad gateway', failure.status, `${server.url}: ${failure.reason}`, { requestId: exchange.requestId, ...(exchange.stamp !== null ? { stamp: exchange.stamp } : {}) }));
-    client.end(`HTTP/1.1 ${failure.status} ${failure.status === 503 ? 'Service Unavailable' : 'Bad Gateway'}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    // The upgrade's response writes to the client's socket and ends it; answering through it
+    // keeps the status the access log and metrics report.
+    sendProblem(exchange.res, upstreamProblem(exchange, failure));
   });
   upstream.once('close', close);
   client.once('close', close);
   client.once('error', close);
-}
-
-function replace(headers: string[], lowerCaseName: string, value: string): void {
-  for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.toLowerCase() === lowerCaseName) headers.splice(i, 2);
-  headers.push(lowerCaseName, value);
 }

@@ -30,13 +30,11 @@ export class MirroringService implements Service {
       exchange.service ??= name;
       const chosen = mirrors.filter((m) => Math.random() * 100 < m.percent);
       if (chosen.length === 0) return main.handle(exchange);
-      const headers = exchange.req.headers;
-      const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
-      if (!hasBody) {
+      if (!exchange.req.hasBody) {
         for (const m of chosen) sendCopy(m.service, exchange, null);
         return main.handle(exchange);
       }
-      const declared = Number(headers['content-length'] ?? NaN);
+      const declared = Number(exchange.req.headers['content-length'] ?? NaN);
       if (!options.mirrorBody || declared > options.maxBodySize) return main.handle(exchange);
       readBody(exchange, options.maxBodySize, (body) => {
         if (body === null) {
