@@ -56,19 +56,10 @@ function wrkGenerator(binary: string, tmpDir: string, connections: number): Load
       writeFileSync(script, wrkScript(request, tmpDir, scripts));
       const args = ['-t1', `-c${settings.connections}`, `-d${settings.durationS}s`, '--timeout', '5s', '-s', script, new URL(request.path, url).href];
       const fields = await runAndParse('wrk', binary, args, settings.durationS);
-      const requests = Number(fields.requests);
-      const durationS = Number(fields.duration_us) / 1e6;
-      const errorKinds = { connect: fields.connect, read: fields.read, write: fields.write, status: fields.status, timeout: fields.timeout };
-      return {
-        requests,
-        durationS,
-        rps: requests / durationS,
-        p50Us: Number(fields.p50_us),
-        p99Us: Number(fields.p99_us),
-        maxUs: Number(fields.max_us),
-        errors: Object.values(errorKinds).reduce((sum: number, n) => sum + Number(n), 0),
-        errorDetail: describeErrors(errorKinds),
-      };
+      return loadResult(
+        { requests: fields.requests, durationS: Number(fields.duration_us) / 1e6, p50Us: fields.p50_us, p99Us: fields.p99_us, maxUs: fields.max_us },
+        { connect: fields.connect, read: fields.read, write: fields.write, status: fields.status, timeout: fields.timeout },
+      );
     },
   };
 }
@@ -138,19 +129,10 @@ function autocannonGenerator(tmpDir: string, connections: number): LoadGenerator
         }),
       );
       const fields = await runAndParse('autocannon', process.execPath, [autocannonRunner, optionsFile], settings.durationS);
-      const requests = Number(fields.requests);
-      const durationS = Number(fields.durationS);
-      const errorKinds = { errors: fields.errors, timeouts: fields.timeouts, status: fields.non2xx };
-      return {
-        requests,
-        durationS,
-        rps: requests / durationS,
-        p50Us: Number(fields.p50Us),
-        p99Us: Number(fields.p99Us),
-        maxUs: Number(fields.maxUs),
-        errors: Object.values(errorKinds).reduce((sum: number, n) => sum + Number(n), 0),
-        errorDetail: describeErrors(errorKinds),
-      };
+      return loadResult(
+        { requests: fields.requests, durationS: fields.durationS, p50Us: fields.p50Us, p99Us: fields.p99Us, maxUs: fields.maxUs },
+        { errors: fields.errors, timeouts: fields.timeouts, status: fields.non2xx },
+      );
     },
   };
 }
@@ -167,16 +149,23 @@ export async function runWebSocketLoad(url: string, messageBytes: number, settin
   const optionsFile = path.join(tmpDir, `websocket-load-${++webSocketRuns}.json`);
   writeFileSync(optionsFile, JSON.stringify({ url: url.replace(/^http/, 'ws'), connections: settings.connections, durationS: settings.durationS, messageBytes }));
   const fields = await runAndParse('websocket load', process.execPath, [webSocketRunner, optionsFile], settings.durationS);
-  const requests = Number(fields.messages);
-  const durationS = Number(fields.durationS);
-  const errorKinds = { connect: fields.connectFailures, error: fields.errors, closed: fields.closed, mismatch: fields.mismatches, timeout: fields.timeouts };
+  return loadResult(
+    { requests: fields.messages, durationS: fields.durationS, p50Us: fields.p50Us, p99Us: fields.p99Us, maxUs: fields.maxUs },
+    { connect: fields.connectFailures, error: fields.errors, closed: fields.closed, mismatch: fields.mismatches, timeout: fields.timeouts },
+  );
+}
+
+/** A LoadResult from a load process's figures (as parsed from its result line) and its error counts by kind. */
+function loadResult(figures: Record<'requests' | 'durationS' | 'p50Us' | 'p99Us' | 'maxUs', number | undefined>, errorKinds: Record<string, number | undefined>): LoadResult {
+  const requests = Number(figures.requests);
+  const durationS = Number(figures.durationS);
   return {
     requests,
     durationS,
     rps: requests / durationS,
-    p50Us: Number(fields.p50Us),
-    p99Us: Number(fields.p99Us),
-    maxUs: Number(fields.maxUs),
+    p50Us: Number(figures.p50Us),
+    p99Us: Number(figures.p99Us),
+    maxUs: Number(figures.maxUs),
     errors: Object.values(errorKinds).reduce((sum: number, n) => sum + Number(n), 0),
     errorDetail: describeErrors(errorKinds),
   };

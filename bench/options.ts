@@ -33,7 +33,8 @@ export const usage = `Usage: node bench/run.ts [options]      (npm run bench -- 
   --rounds <n>         interleaved rounds A B C … A B C … (default ${defaults.rounds}; smoke ${smokeDefaults.rounds})
   --connections <n>    concurrent connections of the load generator (default ${defaults.connections})
   --targets a,b,c      targets to run (default: all): direct, stampgate, stampgate-workers, nginx,
-                       haproxy, caddy, fastify-http-proxy, http-proxy, fast-gateway, node-floor
+                       haproxy, caddy, fastify-http-proxy, http-proxy, fast-gateway, node-floor,
+                       net-floor
   --scenario a,d       scenarios (default a; a letter selects all of its variants):
                          a  one route, plain proxy, GET /
                          b  stamps service: by ?stamp= (b-stamp), by X-Tenant-Id of 100,000 (b-tenant)

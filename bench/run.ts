@@ -16,7 +16,7 @@ import { waitUntilEchoing, waitUntilProxying } from './net.ts';
 import { parseOptions, usage, type BenchOptions } from './options.ts';
 import { clockTicksPerSecond, groupCpuSeconds, sampleBackgroundCpu } from './proc-cpu.ts';
 import { killAllProcessesNow, liveProcesses, stopAllProcesses, type ManagedProcess } from './processes.ts';
-import { emptyReloadSummary, formatReloadTable, reloadOverheadS, runReloadScenario } from './reload.ts';
+import { emptyReloadSummary, formatReloadTable, reloadOverheadS, runReloadScenario, sleep } from './reload.ts';
 import { formatGoal, formatRound, formatScenarioTable, summarizeScenario } from './report.ts';
 import type { BenchResults, LoadUnit, ReloadSummary, RoundMeasurement, RunSettings, ScenarioRun, TargetOutcome } from './results.ts';
 import { scenarioA, selectScenarios, type HttpScenario, type ReloadScenario, type Scenario, type TargetSetup, type WebSocketScenario } from './scenarios.ts';
@@ -399,10 +399,6 @@ function indent(text: string): string {
     .split('\n')
     .map((line) => `      | ${line}`)
     .join('\n');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Removes the temporary folders of earlier runs that were killed before they could (their owner is gone). */

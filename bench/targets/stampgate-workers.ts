@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../net.ts';
 import { startProcess } from '../processes.ts';
-import { plainProxyOnly, TargetStartError, type Target } from './types.ts';
+import { supportsOnly, TargetStartError, type Target } from './types.ts';
 
 const bin = fileURLToPath(new URL('../../bin/stampgate.js', import.meta.url));
 export const workerCount = 2;
@@ -16,7 +16,7 @@ export const stampgateWorkers: Target = {
   kind: 'stampgate',
   description: `stampgate gateway --workers ${workerCount} (node:cluster)`,
   version: () => `node ${process.version}`,
-  unsupported: plainProxyOnly,
+  unsupported: supportsOnly(['plain-proxy']),
   async start({ upstream, tmpDir }) {
     const port = await freePort();
     const staticFile = join(tmpDir, 'stampgate-workers-static.yml');

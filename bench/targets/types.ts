@@ -45,11 +45,6 @@ export interface Target {
   start(context: TargetContext): Promise<RunningTarget>;
 }
 
-/** For targets that know only the plain-proxy setup so far. */
-export function plainProxyOnly(setup: TargetSetup): string | null {
-  return supportsOnly(['plain-proxy'])(setup);
-}
-
 /** An `unsupported` for a target that can be set up in these kinds of setup only. */
 export function supportsOnly(kinds: readonly SetupKind[]): (setup: TargetSetup) => string | null {
   return (setup) => (kinds.includes(setup.kind) ? null : `no ${setup.kind} setup written for this target`);

@@ -100,9 +100,7 @@ class ClientLink {
     const length = /\r\ncontent-length:\s*(\d+)/i.exec(bytes.toString('latin1', 0, end));
     this.#bodyRemaining = length === null ? 0 : Number(length[1]);
     this.#bodyTo = this.#bodyRemaining > 0 ? link : null;
-    this.#pending = null;
-    const rest = end + 4 === bytes.length ? null : this.#copyBody(bytes.subarray(end + 4));
-    this.#pending = rest;
+    this.#pending = end + 4 === bytes.length ? null : this.#copyBody(bytes.subarray(end + 4));
   }
 }
 
