@@ -369,6 +369,40 @@ test('mirroring copies requests, with their body, to the mirror; the client only
   ]);
 });
 
+test('mirroring after a middleware that already read the body (forwardAuth with forwardBody) mirrors that body instead of waiting for it', async () => {
+  const main = await named('main');
+  const auth = await startServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200).end());
+  });
+  servers.push(auth);
+  const seen: string[] = [];
+  const mirror = await startServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      seen.push(body);
+      res.writeHead(204).end();
+    });
+  });
+  servers.push(mirror);
+  const { ports } = await start({
+    http: {
+      routers: { all: { rule: 'PathPrefix(`/`)', service: 'mirrored', middlewares: ['auth'] } },
+      middlewares: { auth: { forwardAuth: { address: auth.url, forwardBody: true } } },
+      services: {
+        mirrored: { mirroring: { service: 'main', mirrors: [{ name: 'shadow', percent: 100 }] } },
+        main: { loadBalancer: { servers: [{ url: main.url }] } },
+        shadow: { loadBalancer: { servers: [{ url: mirror.url }] } },
+      },
+    },
+  });
+  const posted = await get(ports.get('web')!, '/orders', { method: 'POST', body: '{"n":2}', signal: AbortSignal.timeout(5000) });
+  assert.equal(posted.body.body, '{"n":2}', 'the main service gets the body');
+  for (let i = 0; i < 50 && seen.length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(seen, ['{"n":2}']);
+});
+
 test('a service cycle and an unknown middleware kind are rejected when compiling', async () => {
   const gateway = new Gateway({ staticConfig: { entryPoints: { web: { address: '127.0.0.1:0' } } } });
   assert.throws(() => gateway.applyConfig({ http: { services: { a: { weighted: { services: [{ name: 'b', weight: 1 }] } }, b: { failover: { service: 'a', fallback: 'a' } } } } }), /service cycle: a → b → a/);
