@@ -158,3 +158,12 @@ test('ConfigError formats its issues with file, line and column', () => {
   assert.equal(new ConfigError([configIssue(['a'], 'bad')], 'x.toml').message, 'x.toml: a: bad');
   assert.deepEqual(JSON.parse(JSON.stringify(error)).issues[0].line, 4);
 });
+
+test('a sticky cookie path that would break its Set-Cookie header is refused', () => {
+  const sticky = (path: string) => ({ http: { services: { api: { loadBalancer: { ...lb.loadBalancer, sticky: { cookie: { path } } } } } } });
+  assert.deepEqual(dynamicMessages(sticky('/a\r\nX-Injected: 1')), [
+    'http.services.api.loadBalancer.sticky.cookie.path: expected a cookie path without control characters or ";", found "/a\\r\\nX-Injected: 1"',
+  ]);
+  assert.equal(dynamicMessages(sticky('/a; Domain=evil.test')).length, 1);
+  assert.equal(validateDynamicDocument(sticky('/app')).ok, true);
+});

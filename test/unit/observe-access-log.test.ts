@@ -2,9 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Ajv } from 'ajv';
+import fc from 'fast-check';
 import { createAccessLog, passesFilter, type AccessLog } from '../../src/observe/access-log/access-log.ts';
 import { AccessLogConfig, canonicalHeaderName, resolveAccessLogSettings } from '../../src/observe/access-log/access-log-config.ts';
 import type { LineSink } from '../../src/observe/access-log/line-sink.ts';
+import { DROP, FIELDS, KEEP } from '../../src/observe/access-log/access-log-fields.ts';
+import { forEachHeaderField } from '../../src/observe/access-log/header-fields.ts';
 import { clfTime, isoTime } from '../../src/observe/access-log/log-time.ts';
 import { humanBytes, humanDuration, prettyFormatter } from '../../src/observe/access-log/pretty-line.ts';
 import type { ObservedExchange } from '../../src/observe/observed-exchange.ts';
@@ -243,4 +246,57 @@ test('the TypeBox schema accepts Traefik\'s accessLog and Stampgate\'s additions
   assert.equal(validate({ filters: { statusCodes: ['2xx'] } }), false);
   assert.equal(validate({ fields: { defaultMode: 'hide' } }), false);
   assert.equal(validate({ filepath: '/x' }), false, 'closed: a misspelt key is an error');
+});
+
+// The JSON line is built by concatenation (json-line.ts); this holds it to exactly what
+// JSON.stringify writes for the record it stands for, whatever the values, modes and headers.
+test('a JSON line is exactly JSON.stringify of its record, for any values, field modes and headers', () => {
+  const modeName = fc.constantFrom('keep', 'drop', 'redact');
+  const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('"', '\\', '\u2028', '\ud800', 'a\u0000b', 'ñ'));
+  const nullable = fc.option(text, { nil: null });
+  const headerName = fc.constantFrom('user-agent', 'authorization', 'x-custom', 'referer');
+  fc.assert(
+    fc.property(
+      fc.record({ defaultMode: modeName, names: fc.dictionary(fc.constantFrom(...FIELDS), modeName), headers: fc.option(fc.record({ defaultMode: modeName }), { nil: undefined }) }),
+      fc.record({ requestId: text, clientIp: text, method: text, host: text, url: text, entryPoint: text, router: nullable, service: nullable, stamp: nullable, tenant: nullable, upstream: nullable, retries: fc.nat() }),
+      fc.dictionary(headerName, fc.oneof(text, fc.array(text, { minLength: 1, maxLength: 2 }))),
+      fc.boolean(),
+      fc.record({ status: fc.integer({ min: 0, max: 999 }), duration: fc.double({ min: 0, max: 1e6, noNaN: true }), bytesIn: fc.nat(), bytesOut: fc.nat() }),
+      (fields, values, headers, withTrace, numbers) => {
+        const config: AccessLogConfig = { format: 'json', fields: { defaultMode: fields.defaultMode, names: fields.names, ...(fields.headers ? { headers: fields.headers } : {}) } };
+        const { log, lines } = accessLog(config);
+        const { url, ...rest } = values;
+        const observed = exchange({ ...rest, req: { url, httpVersion: '1.1' }, headers });
+        log.log(observed, withTrace ? TRACE : null, numbers.status, numbers.duration, numbers.bytesIn, numbers.bytesOut);
+        const settings = resolveAccessLogSettings(config);
+        const mode = (field: (typeof FIELDS)[number]): number => settings.modes[FIELDS.indexOf(field)]!;
+        const pick = (field: (typeof FIELDS)[number], value: unknown): unknown => (mode(field) === KEEP ? value : mode(field) === DROP ? undefined : 'REDACTED');
+        const record: Record<string, unknown> = {
+          time: pick('time', isoTime(END - numbers.duration)),
+          requestId: pick('requestId', observed.requestId),
+          traceId: withTrace ? pick('traceId', TRACE.traceId) : undefined,
+          spanId: withTrace ? pick('spanId', TRACE.spanId) : undefined,
+          client: pick('client', observed.clientIp),
+          method: pick('method', observed.method),
+          host: pick('host', observed.host),
+          path: pick('path', url),
+          protocol: pick('protocol', 'HTTP/1.1'),
+          status: pick('status', numbers.status),
+          duration: pick('duration', Math.round(numbers.duration * 1000) / 1000),
+          bytesIn: pick('bytesIn', numbers.bytesIn),
+          bytesOut: pick('bytesOut', numbers.bytesOut),
+          entryPoint: pick('entryPoint', observed.entryPoint),
+          router: observed.router === null ? undefined : pick('router', observed.router),
+          service: observed.service === null ? undefined : pick('service', observed.service),
+          stamp: observed.stamp === null ? undefined : pick('stamp', observed.stamp),
+          tenant: observed.tenant === null ? undefined : pick('tenant', observed.tenant),
+          upstream: observed.upstream === null ? undefined : pick('upstream', observed.upstream),
+          retries: pick('retries', observed.retries),
+        };
+        if (settings.headers !== null) forEachHeaderField(settings.headers, headers, (key, value) => void (record[key] = value));
+        assert.equal(lines.join(''), JSON.stringify(record) + '\n');
+      },
+    ),
+    { numRuns: 300 },
+  );
 });

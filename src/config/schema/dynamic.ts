@@ -33,7 +33,8 @@ export const StickyCookie = Closed({
   httpOnly: Type.Optional(Type.Boolean()),
   sameSite: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('lax'), Type.Literal('strict'), Type.Literal('')])),
   maxAge: Type.Optional(Type.Integer()),
-  path: Type.Optional(Type.String()),
+  // Written into the Set-Cookie header: no control characters and no `;` (it would start an attribute).
+  path: Type.Optional(Type.String({ pattern: '^[^\\x00-\\x1f\\x7f;]*$', description: 'a cookie path without control characters or ";"' })),
 });
 
 export const Sticky = Closed({ cookie: Type.Optional(StickyCookie) });

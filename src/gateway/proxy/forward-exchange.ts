@@ -132,9 +132,9 @@ class ForwardHandler implements UpstreamHandler {
     }
     this.sink = sink;
     const reason = head.status === statusCode ? statusMessage || undefined : undefined;
-    // Without response hooks, every header is the upstream's as its parser checked it, or the request id.
-    if (hooks === null) res.writeCheckedHead(head.status, reason, head.headers);
-    else res.writeHead(head.status, reason, head.headers);
+    // Every header is the upstream's as its parser checked it, the request id, or one a response hook
+    // added, which that hook's contract says is valid (ResponseHook): none needs a second check.
+    res.writeCheckedHead(head.status, reason, head.headers);
   }
 
   onResponseData(controller: UpstreamController, chunk: Buffer): void {
