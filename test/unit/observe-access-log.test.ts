@@ -261,7 +261,7 @@ test('a JSON line is exactly JSON.stringify of its record, for any values, field
       fc.record({ requestId: text, clientIp: text, method: text, host: text, url: text, entryPoint: text, router: nullable, service: nullable, stamp: nullable, tenant: nullable, upstream: nullable, retries: fc.nat() }),
       fc.dictionary(headerName, fc.oneof(text, fc.array(text, { minLength: 1, maxLength: 2 }))),
       fc.boolean(),
-      fc.record({ status: fc.integer({ min: 0, max: 999 }), duration: fc.double({ min: 0, max: 1e6, noNaN: true }), bytesIn: fc.nat(), bytesOut: fc.nat() }),
+      fc.record({ status: fc.integer({ min: 0, max: 999 }), duration: fc.oneof(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.integer({ min: 0, max: 10_000_000 }).map((micros) => micros / 1000), fc.integer({ min: 0, max: 100 }).map((hundredths) => hundredths / 100)), bytesIn: fc.nat(), bytesOut: fc.nat() }),
       (fields, values, headers, withTrace, numbers) => {
         const config: AccessLogConfig = { format: 'json', fields: { defaultMode: fields.defaultMode, names: fields.names, ...(fields.headers ? { headers: fields.headers } : {}) } };
         const { log, lines } = accessLog(config);
