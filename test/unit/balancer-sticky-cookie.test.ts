@@ -170,3 +170,11 @@ test('createBalancer builds the strategy and wraps it when sticky.cookie is set'
   assert.equal(sticky.servers, list);
   assert.throws(() => createBalancer(list, { strategy: 'random' as never }), /unknown load-balancer strategy "random"/);
 });
+
+test('a cookie that would not be a valid header value is refused when the balancer is built', () => {
+  const list = servers(2);
+  // The config schema refuses these paths first; the balancer refuses them too, since response hooks are written unchecked.
+  assert.throws(() => new StickyCookieBalancer(new WeightedRoundRobin(list), { name: 'lb', path: '/a\r\nX-Injected: 1' }, 'svc'), /not a valid header value/);
+  assert.throws(() => new StickyCookieBalancer(new WeightedRoundRobin(list), { name: 'lb', path: '/a\u010d\u010aX-Injected: 1' }, 'svc'), /not a valid header value/);
+  assert.doesNotThrow(() => new StickyCookieBalancer(new WeightedRoundRobin(list), { name: 'lb', path: '/app' }, 'svc'));
+});

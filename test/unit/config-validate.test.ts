@@ -162,8 +162,11 @@ test('ConfigError formats its issues with file, line and column', () => {
 test('a sticky cookie path that would break its Set-Cookie header is refused', () => {
   const sticky = (path: string) => ({ http: { services: { api: { loadBalancer: { ...lb.loadBalancer, sticky: { cookie: { path } } } } } } });
   assert.deepEqual(dynamicMessages(sticky('/a\r\nX-Injected: 1')), [
-    'http.services.api.loadBalancer.sticky.cookie.path: expected a cookie path without control characters or ";", found "/a\\r\\nX-Injected: 1"',
+    'http.services.api.loadBalancer.sticky.cookie.path: expected a cookie path of visible ASCII characters and spaces, without ";", found "/a\\r\\nX-Injected: 1"',
   ]);
   assert.equal(dynamicMessages(sticky('/a; Domain=evil.test')).length, 1);
+  // Written as latin1, U+010D U+010A would reach the client as CR LF.
+  assert.equal(dynamicMessages(sticky('/a\u010d\u010aX-Injected: 1')).length, 1);
+  assert.equal(dynamicMessages(sticky('/caf\u00e9')).length, 1);
   assert.equal(validateDynamicDocument(sticky('/app')).ok, true);
 });

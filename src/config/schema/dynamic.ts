@@ -33,8 +33,10 @@ export const StickyCookie = Closed({
   httpOnly: Type.Optional(Type.Boolean()),
   sameSite: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('lax'), Type.Literal('strict'), Type.Literal('')])),
   maxAge: Type.Optional(Type.Integer()),
-  // Written into the Set-Cookie header: no control characters and no `;` (it would start an attribute).
-  path: Type.Optional(Type.String({ pattern: '^[^\\x00-\\x1f\\x7f;]*$', description: 'a cookie path without control characters or ";"' })),
+  // Written into the Set-Cookie header: RFC 6265's path-value, visible ASCII and space without `;`
+  // (which would start an attribute). Nothing above U+007E: the head is written as latin1, where
+  // U+010D would become a CR.
+  path: Type.Optional(Type.String({ pattern: '^[\\x20-\\x3a\\x3c-\\x7e]*$', description: 'a cookie path of visible ASCII characters and spaces, without ";"' })),
 });
 
 export const Sticky = Closed({ cookie: Type.Optional(StickyCookie) });

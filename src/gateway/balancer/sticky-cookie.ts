@@ -6,6 +6,7 @@
 // (values, Set-Cookie lines, response hooks) is built once; a pick only reads the Cookie header.
 import { createHash } from 'node:crypto';
 import type { StickyConfig } from '../../config/schema/dynamic.ts';
+import { isFieldValue } from '../http1/field-syntax.ts';
 import { addResponseHook, type Exchange, type ResponseHead, type ResponseHook } from '../pipeline/exchange.ts';
 import type { Balancer } from './balancer.ts';
 import type { UpstreamServer } from './upstream-server.ts';
@@ -36,6 +37,8 @@ export class StickyCookieBalancer implements Balancer {
     this.#values = this.servers.map((server) => stickyCookieValue(server.url));
     this.#hooks = this.#values.map((value) => {
       const line = serializeStickyCookie(this.cookieName, value, cookie);
+      // Response hooks add only valid header values (ResponseHook); the schema already refuses a bad path.
+      if (!isFieldValue(line)) throw new Error(`sticky cookie of service ${JSON.stringify(serviceName)}: ${JSON.stringify(line)} is not a valid header value`);
       return (_exchange: Exchange, head: ResponseHead) => {
         head.headers.push('set-cookie', line);
         return null;

@@ -13,8 +13,9 @@ import type { UpstreamServer } from '../balancer/upstream-server.ts';
  * Runs when the upstream's response head is known, before it is written to the client. It may
  * change `head.status` and edit `head.headers` (a flat [name, value, …] list) in place, and may
  * return a stream that the body is written through (compression); `null` leaves the body as is.
- * Every name and value it adds must already be valid header syntax (checked when the config was
- * built, or taken from a message a parser checked): the head is written without checking it again.
+ * Every name it adds must be a token and every value a valid field value (tab, space to `~`, and
+ * 0x80-0xFF only: the head is written as latin1, so U+010D would become a CR), checked when the
+ * config was built or taken from a message a parser checked: the head is written without a check.
  */
 export type ResponseHook = (exchange: Exchange, head: ResponseHead) => Writable | null;
 

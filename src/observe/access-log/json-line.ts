@@ -96,7 +96,7 @@ function generalFormatter(settings: Pick<AccessLogSettings, 'modes' | 'headers'>
   const text = (field: number, value: string): string => member(field, '"' + escaped(value) + '"');
   return (exchange, trace, status, durationMs, requestBytes, responseBytes, endedAt) => {
     let line =
-      text(F.time, isoTime(endedAt - durationMs)) +
+      (m[F.time] === KEEP ? text(F.time, isoTime(endedAt - durationMs)) : member(F.time, '')) +
       text(F.requestId, exchange.requestId) +
       (trace === null ? '' : text(F.traceId, trace.traceId) + text(F.spanId, trace.spanId)) +
       text(F.client, exchange.clientIp) +
