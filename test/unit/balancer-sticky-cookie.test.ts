@@ -32,7 +32,7 @@ function exchangeWith(cookie?: string): Exchange {
 
 /** The Set-Cookie lines the exchange's response hooks add. */
 function setCookies(exchange: Exchange): string[] {
-  const head: ResponseHead = { status: 200, headers: ['content-type', 'text/plain'] };
+  const head: ResponseHead = { status: 200, headers: ['content-type', 'text/plain'], replaced: false };
   for (const hook of exchange.responseHooks ?? []) assert.equal(hook(exchange, head), null);
   const lines: string[] = [];
   for (let i = 0; i < head.headers.length; i += 2) if (head.headers[i] === 'set-cookie') lines.push(head.headers[i + 1]!);

@@ -3,6 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buffering } from '../../src/gateway/middleware/buffering.ts';
+import { compress } from '../../src/gateway/middleware/compress.ts';
 import type { Middleware } from '../../src/gateway/middleware/middleware.ts';
 import type { Handler } from '../../src/gateway/pipeline/exchange.ts';
 import { echoOf, problemOf, send, startHarness, testContext, type Reply, type UpstreamFixture } from './middleware-harness.ts';
@@ -85,6 +86,22 @@ describe('maxResponseBodyBytes', () => {
     assert.equal(body.status, 500);
     assert.equal(body.detail, 'the upstream response of 1001 bytes exceeds the limit of 1000 bytes set by middleware "buf"');
     assert.equal(reply.headers['x-request-id'], body.requestId);
+  });
+
+  test('the 500 problem that replaces an answer is left alone by a later compress', async () => {
+    // buffering before compress: compress sees the problem's head, which is small enough to compress,
+    // but the body is the gateway's own and the head must stay as buffering wrote it.
+    const limit = buffering({ maxResponseBodyBytes: 1000 }, testContext('buf'));
+    const gzip = compress({ encodings: ['gzip'], minResponseBodyBytes: 10 }, testContext('gzip'));
+    const harness = await startHarness((next) => limit(gzip(next)), { upstream: { body: 'x'.repeat(1001), headers: ['Content-Type', 'application/json'] } });
+    try {
+      const reply = await send(harness, '/', { headers: { 'accept-encoding': 'gzip' } });
+      assert.equal(reply.status, 500);
+      assert.equal(reply.headers['content-encoding'], undefined);
+      assert.equal(problemOf(reply).type, 'https://stampgate.dev/problems/response-too-large');
+    } finally {
+      await harness.close();
+    }
   });
 
   test('bodies within the limit pass unchanged, with or without Content-Length', async () => {

@@ -7,10 +7,9 @@
 // the forwarder does, so that response-hook behaviour is observable from the client side.
 import http from 'node:http';
 import type { Writable } from 'node:stream';
-import type { Http1Response } from '../../src/gateway/http1/server-response.ts';
 import { startHttp1Server } from '../helpers/http1-server.ts';
 import { createExchange } from '../../src/gateway/pipeline/create-exchange.ts';
-import type { Exchange, Handler, ResponseHead } from '../../src/gateway/pipeline/exchange.ts';
+import { runResponseHooks, type Exchange, type Handler, type ResponseHead } from '../../src/gateway/pipeline/exchange.ts';
 import type { Middleware, MiddlewareContext } from '../../src/gateway/middleware/middleware.ts';
 
 export interface UpstreamFixture {
@@ -111,17 +110,11 @@ function answerAsUpstream(exchange: Exchange, upstream: UpstreamFixture, record:
   const head: ResponseHead = {
     status: upstream.status ?? 200,
     headers: ['Content-Type', 'application/json', 'X-Upstream', 'fixture', 'Vary', 'Accept-Encoding', ...(upstream.headers ?? []), 'x-request-id', exchange.requestId],
+    replaced: false,
   };
   if (upstream.chunked !== true) head.headers.push('Content-Length', String(body.length));
   // The response stands in for a Writable here, as in the forwarder.
-  let sink = res as Http1Response | Writable as Writable;
-  for (const hook of exchange.responseHooks ?? []) {
-    const transform = hook(exchange, head);
-    if (transform !== null) {
-      transform.pipe(sink);
-      sink = transform;
-    }
-  }
+  const sink = runResponseHooks(exchange, head, res) as Writable;
   res.writeHead(head.status, head.headers);
   if (upstream.chunked === true) {
     const step = Math.max(1, Math.ceil(body.length / 4));

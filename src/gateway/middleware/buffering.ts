@@ -100,6 +100,7 @@ function responseLimit(limit: number, name: string): ResponseHook {
     if (Number(length) <= limit) return null;
     const payload = JSON.stringify(problem('response-too-large', 'Response too large', 500, `the upstream response of ${length} bytes exceeds the limit of ${limit} bytes set by middleware ${JSON.stringify(name)}`, { requestId: exchange.requestId }));
     head.status = 500;
+    head.replaced = true;
     head.headers.length = 0;
     head.headers.push('content-type', 'application/problem+json', 'content-length', String(Buffer.byteLength(payload)), 'cache-control', 'no-store', 'x-request-id', exchange.requestId);
     return new ReplacedBody(payload);

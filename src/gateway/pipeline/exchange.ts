@@ -22,6 +22,11 @@ export type ResponseHook = (exchange: Exchange, head: ResponseHead) => Writable 
 export interface ResponseHead {
   status: number;
   headers: string[];
+  /**
+   * Set by a hook that replaced the answer with the gateway's own (buffering's 500 problem): the
+   * hooks after it are not run, so that none dresses that body as something else (compressed).
+   */
+  replaced: boolean;
 }
 
 export interface Exchange {
@@ -101,4 +106,24 @@ export function setUpstreamHeader(exchange: Exchange, lowerCaseName: string, val
 
 export function addResponseHook(exchange: Exchange, hook: ResponseHook): void {
   (exchange.responseHooks ??= []).push(hook);
+}
+
+/**
+ * Runs the exchange's response hooks on `head`, in the order they were added, until one replaces
+ * the answer; returns where the body goes: `res`, or the last transform a hook returned (each
+ * transform writes into the one returned before it, the first into `res`).
+ */
+export function runResponseHooks(exchange: Exchange, head: ResponseHead, res: Http1Response): Writable | Http1Response {
+  let sink: Writable | Http1Response = res;
+  const hooks = exchange.responseHooks;
+  if (hooks === null) return sink;
+  for (const hook of hooks) {
+    const transform = hook(exchange, head);
+    if (transform !== null) {
+      transform.pipe(sink as NodeJS.WritableStream);
+      sink = transform;
+    }
+    if (head.replaced) break;
+  }
+  return sink;
 }

@@ -6,7 +6,7 @@ import type { UpstreamController, UpstreamError, UpstreamHandler } from '../http
 import type { Http1Response } from '../http1/server-response.ts';
 import { problem, sendProblem, type Problem } from '../../shared/problem.ts';
 import type { UpstreamServer } from '../balancer/upstream-server.ts';
-import type { Exchange, ResponseHead } from '../pipeline/exchange.ts';
+import { runResponseHooks, type Exchange, type ResponseHead } from '../pipeline/exchange.ts';
 import { removeHeader, setHeader } from '../middleware/header-list.ts';
 import { upstreamRequestHeaders, downstreamResponseHeaders } from './forward-headers.ts';
 import { tunnelExchange } from './tunnel-exchange.ts';
@@ -118,19 +118,8 @@ class ForwardHandler implements UpstreamHandler {
       this.abandon(new Error('the response was already answered by the gateway'));
       return;
     }
-    const head: ResponseHead = { status: statusCode, headers: downstreamResponseHeaders(rawHeaders, this.exchange.requestId) };
-    let sink: Writable | Http1Response = res;
-    const hooks = this.exchange.responseHooks;
-    if (hooks !== null) {
-      for (const hook of hooks) {
-        const transform = hook(this.exchange, head);
-        if (transform !== null) {
-          transform.pipe(sink as NodeJS.WritableStream);
-          sink = transform;
-        }
-      }
-    }
-    this.sink = sink;
+    const head: ResponseHead = { status: statusCode, headers: downstreamResponseHeaders(rawHeaders, this.exchange.requestId), replaced: false };
+    this.sink = runResponseHooks(this.exchange, head, res);
     const reason = head.status === statusCode ? statusMessage || undefined : undefined;
     // Every header is the upstream's as its parser checked it, the request id, or one a response hook
     // added, which that hook's contract says is valid (ResponseHook): none needs a second check.
