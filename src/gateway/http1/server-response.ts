@@ -92,8 +92,9 @@ export class Http1Response extends EventEmitter {
   }
 
   /**
-   * writeHead for a flat header list whose names and values a parser has already checked (the
-   * forwarder's copy of an upstream answer): the per-header check is skipped.
+   * writeHead for a flat header list whose names and values are already known to be valid (the
+   * forwarder's copy of an upstream answer, which a parser checked, plus what response hooks added
+   * under their contract): the per-header check is skipped.
    */
   writeCheckedHead(status: number, reason: string | undefined, headers: readonly string[]): this {
     return this.#writeHead(status, reason, headers, true);
