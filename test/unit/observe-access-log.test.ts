@@ -300,3 +300,29 @@ test('a JSON line is exactly JSON.stringify of its record, for any values, field
     { numRuns: 300 },
   );
 });
+
+// The template keeps the text of the last entryPoint/router/service/stamp and upstream it wrote
+// (json-line.ts): a run of lines through one log, with those values drawn from a few (equal text
+// in different string objects, nulls, empty strings), must still give each line its own values.
+test('one JSON log writing many lines gives each its own route and upstream members', () => {
+  const copy = (value: string): string => [...value].join('');
+  const name = fc.constantFrom('web', 'stamps', '', '"', 'ñ').chain((value) => fc.constantFrom(value, copy(value)));
+  const nullableName = fc.option(name, { nil: null });
+  const values = fc.record({ entryPoint: name, router: nullableName, service: nullableName, stamp: nullableName, tenant: nullableName, upstream: nullableName });
+  fc.assert(
+    fc.property(fc.array(values, { minLength: 1, maxLength: 12 }), (runs) => {
+      const { log, lines } = accessLog({ format: 'json' });
+      for (const run of runs) log.log(exchange(run), null, 200, 1, 0, 0);
+      assert.equal(lines.length, runs.length);
+      records(lines).forEach((record, i) => {
+        const run = runs[i]!;
+        assert.deepEqual(
+          [record.entryPoint, record.router, record.service, record.stamp, record.tenant, record.upstream],
+          [run.entryPoint, run.router ?? undefined, run.service ?? undefined, run.stamp ?? undefined, run.tenant ?? undefined, run.upstream ?? undefined],
+          `line ${i}`,
+        );
+      });
+    }),
+    { numRuns: 300 },
+  );
+});

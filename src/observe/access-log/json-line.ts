@@ -58,7 +58,28 @@ function headerMembers(selection: HeaderSelection, headers: IncomingHttpHeaders)
 export function jsonFormatter(settings: Pick<AccessLogSettings, 'modes' | 'headers'>): LineFormatter {
   const headers = settings.headers;
   if (settings.modes.some((mode) => mode !== KEEP)) return generalFormatter(settings);
+  // The members from entryPoint to stamp come from the config: the same few strings on request
+  // after request. The text made for the last ones is kept and reused while they stay the same
+  // (compared by identity first, so this is cheaper than escaping and gluing them again).
+  let lastEntryPoint = '';
+  let lastRouter: string | null = null;
+  let lastService: string | null = null;
+  let lastStamp: string | null = null;
+  let routeText: string | null = null;
+  let lastUpstream = '';
+  let upstreamText: string | null = null;
   return (exchange, trace, status, durationMs, requestBytes, responseBytes, endedAt) => {
+    const entryPoint = exchange.entryPoint;
+    const router = exchange.router;
+    const service = exchange.service;
+    const stamp = exchange.stamp;
+    if (routeText === null || entryPoint !== lastEntryPoint || router !== lastRouter || service !== lastService || stamp !== lastStamp) {
+      routeText = routeMembers(entryPoint, router, service, stamp);
+      lastEntryPoint = entryPoint;
+      lastRouter = router;
+      lastService = service;
+      lastStamp = stamp;
+    }
     // Trace and span ids are lower-case hex (TraceContext), the time digits: never escaped.
     let line =
       '{"time":"' + isoTime(endedAt - durationMs) +
@@ -73,16 +94,36 @@ export function jsonFormatter(settings: Pick<AccessLogSettings, 'modes' | 'heade
       ',"duration":' + millisecondsText(durationMs) +
       ',"bytesIn":' + numberText(requestBytes) +
       ',"bytesOut":' + numberText(responseBytes) +
-      ',"entryPoint":"' + escaped(exchange.entryPoint) + '"';
-    if (exchange.router !== null) line += ',"router":"' + escaped(exchange.router) + '"';
-    if (exchange.service !== null) line += ',"service":"' + escaped(exchange.service) + '"';
-    if (exchange.stamp !== null) line += ',"stamp":"' + escaped(exchange.stamp) + '"';
+      routeText;
     if (exchange.tenant !== null) line += ',"tenant":"' + escaped(exchange.tenant) + '"';
-    if (exchange.upstream !== null) line += ',"upstream":"' + escaped(exchange.upstream) + '"';
+    const upstream = exchange.upstream;
+    if (upstream !== null) {
+      if (upstreamText === null || upstream !== lastUpstream) {
+        lastUpstream = upstream;
+        upstreamText = flat(',"upstream":"' + escaped(upstream) + '"');
+      }
+      line += upstreamText;
+    }
     line += ',"retries":' + numberText(exchange.retries);
     if (headers !== null) line += headerMembers(headers, exchange.headers);
     return line + '}\n';
   };
+}
+
+/** `,"entryPoint":…` to `"stamp":…`, the unknown ones (null) left out. */
+function routeMembers(entryPoint: string, router: string | null, service: string | null, stamp: string | null): string {
+  let text = ',"entryPoint":"' + escaped(entryPoint) + '"';
+  if (router !== null) text += ',"router":"' + escaped(router) + '"';
+  if (service !== null) text += ',"service":"' + escaped(service) + '"';
+  if (stamp !== null) text += ',"stamp":"' + escaped(stamp) + '"';
+  return flat(text);
+}
+
+/** The string as one piece: kept text is then copied, not walked, on every line it goes into. */
+function flat(text: string): string {
+  // Reading a character makes V8 flatten a concatenated string in place.
+  text.charCodeAt(0);
+  return text;
 }
 
 /** `,"name":` for each field, in FIELDS order. */
