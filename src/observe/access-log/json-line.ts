@@ -32,19 +32,18 @@ function numberText(value: number): string {
   return Number.isFinite(value) ? String(value) : 'null';
 }
 
+/** The decimal tail of a thousandth, as JSON writes it: 0 → "", 500 → ".5", 50 → ".05", 345 → ".345". */
+const THOUSANDTHS = Array.from({ length: 1000 }, (_, i) => (i === 0 ? '' : '.' + String(i).padStart(3, '0').replace(/0+$/, '')));
+
 /**
  * Milliseconds rounded to the microsecond, as JSON writes Math.round(ms * 1000) / 1000 ("12",
- * "12.5", "0.031"), from integers: the general double-to-text conversion was a visible cost.
+ * "12.5", "0.031"), from integers and tables: the general double-to-text conversion was a visible cost.
  */
 function millisecondsText(ms: number): string {
   const micros = Math.round(ms * 1000);
   if (!(micros >= 0 && micros < 2 ** 31)) return numberText(micros / 1000);
   const whole = (micros / 1000) | 0;
-  const fraction = micros - whole * 1000;
-  if (fraction === 0) return numberText(whole);
-  if (fraction % 100 === 0) return numberText(whole) + '.' + fraction / 100;
-  if (fraction % 10 === 0) return numberText(whole) + (fraction < 100 ? '.0' : '.') + fraction / 10;
-  return numberText(whole) + (fraction < 10 ? '.00' : fraction < 100 ? '.0' : '.') + fraction;
+  return numberText(whole) + THOUSANDTHS[micros - whole * 1000]!;
 }
 
 function headerMembers(selection: HeaderSelection, headers: IncomingHttpHeaders): string {
