@@ -289,13 +289,13 @@ export class Gateway {
     const observer = this.observer;
     const trace = (exchange.trace = observer.start(exchange));
     if (!this.#observesEnd) return;
-    exchange.res.onClose = () => {
+    exchange.res.on('close', () => {
       const res = exchange.res;
       // A tunnel's answer went straight through the sockets; a client gone before any answer is 499.
       const status = res.headersSent ? res.statusCode : exchange.upgrade !== null && exchange.upstream !== null ? 101 : 499;
       const responseBytes = exchange.responseBytes || Number(res.getHeader('content-length') ?? 0);
       observer.finish(exchange, trace, status, performance.now() - exchange.startedAt, declaredRequestBytes(exchange.headers), responseBytes);
-    };
+    });
   }
 
   /** Finds the router for the exchange on the version in service and runs its chain; 404 when none matches. */

@@ -65,12 +65,6 @@ export class Http1Response extends EventEmitter {
   #sent = 0;
   #extraHeaders: Map<string, string | number | readonly string[]> | null = null;
   #closeEmitted = false;
-  /**
-   * Called once when the response closes (answered, destroyed, or its connection lost), before the
-   * 'close' listeners. One slot, which the gateway's request observer takes: a second 'close'
-   * listener per request made the emitter keep and copy a listener array on every request.
-   */
-  onClose: (() => void) | null = null;
 
   constructor(connection: ResponseConnection, headRequest: boolean, http10: boolean, close: boolean) {
     super();
@@ -303,7 +297,6 @@ export class Http1Response extends EventEmitter {
   #emitClose(): void {
     if (this.#closeEmitted) return;
     this.#closeEmitted = true;
-    if (this.onClose !== null) this.onClose();
     this.emit('close');
   }
 }
