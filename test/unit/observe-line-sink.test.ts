@@ -52,6 +52,17 @@ test('close() writes pending lines; lines written after it are ignored', async (
   assert.equal(await readFile(filePath, 'utf8'), 'one\ntwo\n');
 });
 
+test('a line written while close() is under way neither crashes nor is half-written', async () => {
+  const filePath = freshFile();
+  const sink = new BatchingSink({ filePath, bufferingSize: 100 });
+  sink.write('before\n');
+  const closing = sink.close();
+  sink.write('during\n'); // would start the quiet-time timer on a destination about to end
+  await closing;
+  await new Promise((resolve) => setTimeout(resolve, 1100)); // past that timer
+  assert.equal(await readFile(filePath, 'utf8'), 'before\n');
+});
+
 test('lines still pending when the process exits are written', async () => {
   const filePath = freshFile();
   const sinkModule = new URL('../../src/observe/access-log/line-sink.ts', import.meta.url).href;

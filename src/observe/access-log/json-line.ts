@@ -59,7 +59,8 @@ export function jsonFormatter(settings: Pick<AccessLogSettings, 'modes' | 'heade
   if (settings.modes.some((mode) => mode !== KEEP)) return generalFormatter(settings);
   // The members from entryPoint to stamp come from the config: the same few strings on request
   // after request. The text made for the last ones is kept and reused while they stay the same
-  // (compared by identity first, so this is cheaper than escaping and gluing them again).
+  // (usually the very same string objects, which compare at once): cheaper than escaping and
+  // gluing them again.
   let lastEntryPoint = '';
   let lastRouter: string | null = null;
   let lastService: string | null = null;

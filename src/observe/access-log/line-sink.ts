@@ -1,5 +1,6 @@
-// Where access-log lines go: pino's asynchronous destination (sonic-boom, `sync: false`, in buffer
-// mode) on stdout or a file, behind a small batcher.
+// Where access-log lines go: sonic-boom (pino's asynchronous destination; `sync: false`, buffer
+// mode; version 5, whose flushSync keeps buffer mode's queues paired) on stdout or a file, behind a
+// small batcher.
 //
 // Each line is encoded into a shared byte slab as soon as it is written, and slices of the slab are
 // handed to the destination once per event-loop turn (setImmediate), or every `bufferingSize` lines
@@ -10,7 +11,8 @@
 // pieces gone cold, Buffer.byteLength); encoding at once costs ~0.15 µs. Logging never blocks the
 // request path; when the destination falls more than `maxBufferedBytes` behind, sonic-boom drops
 // lines (counted in `dropped`) rather than letting memory grow.
-import pino from 'pino';
+import { writeSync } from 'node:fs';
+import sonicBoom from 'sonic-boom';
 
 export interface LineSink {
   write(line: string): void;
@@ -25,14 +27,23 @@ export interface DestinationOptions {
   filePath: string | null;
   /** Lines held before a write; 0: write once per event-loop turn. */
   bufferingSize?: number;
-  /** How far the destination may fall behind before lines are dropped (default 64 MiB). */
+  /**
+   * How far the destination may fall behind before lines are dropped (default 64 MiB), in bytes of
+   * lines; the slabs holding them can take more (a slab of 64 KiB stays until its last line is written).
+   */
   maxBufferedBytes?: number;
 }
 
-type Destination = ReturnType<typeof pino.destination>;
+// A CommonJS module: its export is the class, which also carries itself as `SonicBoom`.
+const { SonicBoom } = sonicBoom;
+/** sonic-boom sets `fd` (-1 until the file is open); its types leave it out. */
+type Destination = InstanceType<typeof SonicBoom> & { readonly fd: number };
 
 const QUIET_FLUSH_MS = 1000;
-/** Size of a slab lines are encoded into; a longer line gets a buffer of its own. */
+/**
+ * Size of a slab lines are encoded into. A line is given room for 3 bytes per UTF-16 unit (UTF-8's
+ * worst case), so one of more than 21,845 units gets a buffer of its own.
+ */
 const SLAB_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
 
@@ -62,7 +73,9 @@ export class BatchingSink implements LineSink {
   #pending = 0;
   #scheduled = false;
   #timer: NodeJS.Timeout | null = null;
+  /** close() was called: lines are no longer taken. */
   #closed = false;
+  #closing: Promise<void> | null = null;
   /** Lines the destination refused because it was too far behind. */
   dropped = 0;
   readonly #drain = (): void => {
@@ -73,7 +86,7 @@ export class BatchingSink implements LineSink {
   constructor(options: DestinationOptions) {
     this.#bufferingSize = options.bufferingSize ?? 0;
     this.#toFile = options.filePath !== null;
-    this.#destination = pino.destination({
+    this.#destination = new SonicBoom({
       dest: options.filePath ?? 1,
       sync: false,
       // 1, not 0: the same writes (every chunk is longer), but flush(cb) then waits for the data to
@@ -82,7 +95,7 @@ export class BatchingSink implements LineSink {
       mkdir: options.filePath !== null,
       maxLength: options.maxBufferedBytes ?? 64 * 1024 * 1024,
       contentMode: 'buffer',
-    });
+    }) as Destination;
     this.#destination.on('drop', (data: Buffer) => {
       for (let i = data.indexOf(NEWLINE); i >= 0; i = data.indexOf(NEWLINE, i + 1)) this.dropped++;
     });
@@ -137,11 +150,18 @@ export class BatchingSink implements LineSink {
     this.#destination.write(slice as unknown as string); // buffer mode: write takes bytes (pino's type says string)
   }
 
-  /** Writes pending lines synchronously (process exit). */
+  /**
+   * Process exit: writes what the destination holds, then the pending lines, synchronously (an
+   * asynchronous write started now would not be waited for). A write the destination had in flight
+   * finishes on its own, possibly after these bytes.
+   */
   flushSync(): void {
-    this.#handOver();
+    const pending = this.#used === this.#start ? null : this.#slab!.subarray(this.#start, this.#used);
+    this.#start = this.#used;
     try {
+      if (this.#destination.fd < 0) return; // the file never opened: nothing can be written
       this.#destination.flushSync();
+      for (let written = 0; pending !== null && written < pending.length; ) written += writeSync(this.#destination.fd, pending, written);
     } catch {
       // Exiting anyway; a destination that cannot take the last lines has nothing better to do.
     }
@@ -153,10 +173,14 @@ export class BatchingSink implements LineSink {
     return new Promise((resolve) => this.#destination.flush(() => resolve()));
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    await this.flush();
+  /** Writes what is pending and releases the destination; lines written from now on are ignored. */
+  close(): Promise<void> {
+    return (this.#closing ??= this.#close());
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
+    await this.flush();
     openSinks.delete(this);
     if (this.#toFile) await new Promise<void>((resolve) => {
       this.#destination.once('close', () => resolve());
