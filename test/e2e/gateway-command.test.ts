@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startServer, type TestServer } from '../helpers/http-servers.ts';
@@ -75,6 +75,38 @@ test('stampgate gateway: serves the files, reloads on change and SIGHUP, keeps t
     gateway.child.kill('SIGTERM');
   }
   assert.equal((await gateway.exited).code, 0);
+});
+
+// The access log through the real sink: lines held by bufferingSize are written when the gateway
+// stops, whole and one per request.
+test('stampgate gateway with accessLog to a file: one JSON line per request, all written when it stops', async () => {
+  const users = await upstream('users');
+  const port = await freePort();
+  const logDir = join(dir, 'access-log');
+  const accessLogFile = join(logDir, 'access.log'); // the directory does not exist yet: it is made
+  writeFileSync(join(dir, 'static-log.yml'), `entryPoints:\n  web:\n    address: "127.0.0.1:${port}"\naccessLog:\n  filePath: ${JSON.stringify(accessLogFile)}\n  bufferingSize: 1000\nproviders:\n  file:\n    filename: dynamic-log.yml\n`);
+  writeFileSync(join(dir, 'dynamic-log.yml'), dynamicYaml([{ name: 'users', prefix: '/users', url: users.url }]));
+  const gateway = runStampgate(['gateway', '--config', join(dir, 'static-log.yml')]);
+  const paths = Array.from({ length: 30 }, (_, i) => `/users/${i}?q=${i % 2 === 0 ? 'se%C3%B1or' : '%22quoted%22'}`);
+  try {
+    await gateway.waitForLine(/entrypoint web listening on 127\.0\.0\.1:\d+/);
+    for (const path of paths) assert.equal((await fetch(`http://127.0.0.1:${port}${path}`)).status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/nowhere`)).status, 404);
+  } finally {
+    gateway.child.kill('SIGTERM');
+  }
+  assert.equal((await gateway.exited).code, 0);
+  const lines = readFileSync(accessLogFile, 'utf8').split('\n');
+  assert.equal(lines.pop(), '', 'the file ends with a newline');
+  const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.deepEqual(records.map((r) => r.path), [...paths, '/nowhere']);
+  for (const record of records.slice(0, -1)) {
+    assert.equal(record.status, 200);
+    assert.equal(record.router, 'users');
+    assert.equal(record.upstream, users.url);
+  }
+  assert.equal(records.at(-1)!.status, 404);
+  assert.equal(records.at(-1)!.router, undefined);
 });
 
 test('stampgate gateway with watch off reloads on SIGHUP only', async () => {
