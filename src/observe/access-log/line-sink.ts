@@ -147,7 +147,7 @@ export class BatchingSink implements LineSink {
     if (this.#used === this.#start) return;
     const slice = this.#slab!.subarray(this.#start, this.#used);
     this.#start = this.#used;
-    this.#destination.write(slice as unknown as string); // buffer mode: write takes bytes (pino's type says string)
+    this.#destination.write(slice as unknown as string); // buffer mode: write takes bytes (the type says string)
   }
 
   /**
